@@ -4,7 +4,14 @@
 // created, so a stopped worker leaves nothing running; the workflows restart those attempts in
 // fresh containers on the next worker.
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, PromiseCompletionTimeoutError, Runtime, Worker, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  PromiseCompletionTimeoutError,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { createActivities, WORKER_ID } from './activities';
 import type { Config } from './core/config';
 import { loadConfig } from './runtime/config';
@@ -17,7 +24,17 @@ const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundles workflow code once per process (a few seconds), shared by every worker started here. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: { log: () => {}, trace: () => {}, debug: () => {}, info: () => {}, warn: (m) => log.warn(m), error: (m) => log.error(m) } });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath,
+    logger: {
+      log: () => {},
+      trace: () => {},
+      debug: () => {},
+      info: () => {},
+      warn: (m) => log.warn(m),
+      error: (m) => log.error(m),
+    },
+  });
   return bundle;
 }
 
@@ -28,15 +45,23 @@ function installRuntime() {
   // The SDK's own logs are noisy at info; its warnings and errors still reach our logger.
   Runtime.install({
     logger: {
-      log: () => {}, trace: () => {}, debug: () => {}, info: () => {},
-      warn: (m, meta) => log.warn(meta ?? {}, m), error: (m, meta) => log.error(meta ?? {}, m),
+      log: () => {},
+      trace: () => {},
+      debug: () => {},
+      info: () => {},
+      warn: (m, meta) => log.warn(meta ?? {}, m),
+      error: (m, meta) => log.error(meta ?? {}, m),
     },
     shutdownSignals: [],
   });
 }
 
 /** @param extra Worker.create options on top of the config's (benchmarks try tunings with it). */
-export async function createWorker(config: Config, server: ServerHandle, extra: Partial<WorkerOptions> = {}): Promise<Worker> {
+export async function createWorker(
+  config: Config,
+  server: ServerHandle,
+  extra: Partial<WorkerOptions> = {},
+): Promise<Worker> {
   installRuntime();
   const connection = await workerConnection(config, server);
   return Worker.create({
@@ -65,7 +90,10 @@ export async function cleanupWorkerContainers(): Promise<number> {
  */
 export async function runWorker<T>(worker: Worker, until?: Promise<T>): Promise<T | undefined> {
   const stop = (signal: string) => {
-    log.info({ signal }, 'stopping: steps in flight get the shutdown grace time, then this worker removes its containers');
+    log.info(
+      { signal },
+      'stopping: steps in flight get the shutdown grace time, then this worker removes its containers',
+    );
     worker.shutdown();
   };
   process.once('SIGINT', stop);

@@ -7,7 +7,15 @@ import path from 'node:path';
 import type { Config } from '../core/config';
 import { renderTable, summarize, type TaskVerdict, type ValidationSummary } from '../core/validation';
 import { renderRunReport, runReport, scalingReport, type RunReport, type ScalingOutcome } from '../core/report';
-import { loadRunTask, readIfExists, readJson, readTextIfExists, runPaths, writeFileAtomic, writeJson } from '../runtime/artifacts';
+import {
+  loadRunTask,
+  readIfExists,
+  readJson,
+  readTextIfExists,
+  runPaths,
+  writeFileAtomic,
+  writeJson,
+} from '../runtime/artifacts';
 import { finishedRollouts, rolloutPaths, type RolloutResult } from '../runtime/rollouts';
 import { evaluateContainer, evaluatePatch, runSolutionScript, sandboxSpec, type Outcome } from '../runtime/evaluate';
 import { prepareTaskImage, type PreparedImage } from '../runtime/images';
@@ -59,31 +67,46 @@ export function createActivities(config: Config, server: string) {
     async prepareImage(input: { runDir: string; taskId: string }): Promise<PreparedImage> {
       const task = loadRunTask(input.runDir, input.taskId);
       const lines: string[] = [];
-      return guarded(() => withHeartbeat(async () => {
-        try {
-          return await prepareTaskImage(task, config, (l) => lines.push(l));
-        } finally {
-          if (lines.length) writeFileAtomic(path.join(runPaths(input.runDir).task(task.id), 'build.log'), `${lines.join('\n')}\n`);
-        }
-      }, () => ({ lines: lines.length })));
+      return guarded(() =>
+        withHeartbeat(
+          async () => {
+            try {
+              return await prepareTaskImage(task, config, (l) => lines.push(l));
+            } finally {
+              if (lines.length)
+                writeFileAtomic(path.join(runPaths(input.runDir).task(task.id), 'build.log'), `${lines.join('\n')}\n`);
+            }
+          },
+          () => ({ lines: lines.length }),
+        ),
+      );
     },
 
     async startSandbox(input: AttemptRef & { image: string }): Promise<{ containerId: string }> {
       const task = loadRunTask(input.runDir, input.taskId);
       return guarded(async () => {
-        const { containerId } = await createSandbox(sandboxSpec(task, config, input.image, input.name, labelsFor(input)));
+        const { containerId } = await createSandbox(
+          sandboxSpec(task, config, input.image, input.name, labelsFor(input)),
+        );
         return { containerId };
       });
     },
 
     /** The oracle's step. A retry means the first run was cut off mid-way: its state is unknown. */
-    async runSolution(input: AttemptRef & { containerId: string }): Promise<{ exitCode: number; timedOut: boolean; durationMs: number }> {
+    async runSolution(
+      input: AttemptRef & { containerId: string },
+    ): Promise<{ exitCode: number; timedOut: boolean; durationMs: number }> {
       const task = loadRunTask(input.runDir, input.taskId);
-      return guarded(() => withHeartbeat(async () => {
-        if (activityAttempt() > 1) throw new InterruptedStepError(`solution run in ${input.name} was interrupted; restarting the attempt in a fresh container`);
-        const r = await runSolutionScript(task, input.containerId, attemptDir(input));
-        return { exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs };
-      }));
+      return guarded(() =>
+        withHeartbeat(async () => {
+          if (activityAttempt() > 1)
+            throw new InterruptedStepError(
+              `solution run in ${input.name} was interrupted; restarting the attempt in a fresh container`,
+            );
+          const r = await runSolutionScript(task, input.containerId, attemptDir(input));
+          return { exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs };
+        }),
+      );
     },
 
     async evaluateContainer(input: AttemptRef & { containerId: string }): Promise<Outcome> {
@@ -94,11 +117,13 @@ export function createActivities(config: Config, server: string) {
     /** SWE-bench: the gold patch (oracle) or an empty one (null) graded in a fresh container. */
     async evaluatePatch(input: AttemptRef & { image: string; patch: 'gold' | 'empty' }): Promise<Outcome> {
       const task = loadRunTask(input.runDir, input.taskId);
-      return guarded(() => withHeartbeat(() => {
-        const patch = input.patch === 'gold' && task.solution.kind === 'patch' ? task.solution.patch : '';
-        const spec = sandboxSpec(task, config, input.image, input.name, labelsFor(input));
-        return evaluatePatch(task, patch, spec, config, attemptDir(input));
-      }));
+      return guarded(() =>
+        withHeartbeat(() => {
+          const patch = input.patch === 'gold' && task.solution.kind === 'patch' ? task.solution.patch : '';
+          const spec = sandboxSpec(task, config, input.image, input.name, labelsFor(input));
+          return evaluatePatch(task, patch, spec, config, attemptDir(input));
+        }),
+      );
     },
 
     async removeSandbox(input: { name: string }): Promise<void> {
@@ -122,20 +147,40 @@ export function createActivities(config: Config, server: string) {
      * results.json and results.md from the rollouts' result files, and preds.json in SWE-bench's
      * shape (keyed by instance id) with each SWE-bench task's pick: for `sample`, rollout r0.
      */
-    async writeRunReport(input: { runDir: string; runId: string; taskIds: string[]; errors: { taskId: string; error: string }[] }): Promise<RunReport> {
+    async writeRunReport(input: {
+      runDir: string;
+      runId: string;
+      taskIds: string[];
+      errors: { taskId: string; error: string }[];
+    }): Promise<RunReport> {
       const paths = runPaths(input.runDir);
       const meta = readJson<{ strategy: string; model: string; note?: string }>(paths.run);
-      const byTask = new Map(input.taskIds.map((id) => [id, finishedRollouts(input.runDir, id).sort((a, b) => a.rolloutId.localeCompare(b.rolloutId, 'en', { numeric: true }))]));
-      const report = runReport({ runId: input.runId, strategy: meta.strategy, model: meta.model, note: meta.note }, byTask);
+      const byTask = new Map(
+        input.taskIds.map((id) => [
+          id,
+          finishedRollouts(input.runDir, id).sort((a, b) =>
+            a.rolloutId.localeCompare(b.rolloutId, 'en', { numeric: true }),
+          ),
+        ]),
+      );
+      const report = runReport(
+        { runId: input.runId, strategy: meta.strategy, model: meta.model, note: meta.note },
+        byTask,
+      );
       // rtv / pdr: the paper's table, from each task's scaling outcome.
-      const outcomes = new Map(input.taskIds.flatMap((id) => {
-        const o = readIfExists<ScalingOutcome>(scalingPath(input.runDir, id));
-        return o ? [[id, o] as const] : [];
-      }));
+      const outcomes = new Map(
+        input.taskIds.flatMap((id) => {
+          const o = readIfExists<ScalingOutcome>(scalingPath(input.runDir, id));
+          return o ? [[id, o] as const] : [];
+        }),
+      );
       if (meta.strategy !== 'sample') report.scaling = scalingReport([...outcomes.values()]);
       writeJson(paths.results, { ...report, taskErrors: input.errors });
       const errors = input.errors.map((e) => `- ${e.taskId}: ${e.error.split('\n')[0]}`).join('\n');
-      writeFileAtomic(paths.table, `${renderRunReport(report)}\n${errors ? `\nTasks that could not run:\n${errors}\n` : ''}`);
+      writeFileAtomic(
+        paths.table,
+        `${renderRunReport(report)}\n${errors ? `\nTasks that could not run:\n${errors}\n` : ''}`,
+      );
       const preds: Record<string, { instance_id: string; model_name_or_path: string; model_patch: string }> = {};
       for (const id of input.taskIds) {
         const task = loadRunTask(input.runDir, id);
@@ -150,12 +195,19 @@ export function createActivities(config: Config, server: string) {
       return report;
     },
 
-    async writeValidationReport(input: { runDir: string; runId: string; verdicts: TaskVerdict[] }): Promise<{ summary: ValidationSummary; table: string }> {
+    async writeValidationReport(input: {
+      runDir: string;
+      runId: string;
+      verdicts: TaskVerdict[];
+    }): Promise<{ summary: ValidationSummary; table: string }> {
       const paths = runPaths(input.runDir);
       const summary = summarize(input.runId, input.verdicts);
       const table = renderTable(input.verdicts);
       writeJson(paths.results, { summary, verdicts: input.verdicts });
-      writeFileAtomic(paths.table, `# Validation ${input.runId}\n\n${summary.valid}/${summary.total} valid, ${summary.invalid} invalid, ${summary.error} errors\n\n${table}\n`);
+      writeFileAtomic(
+        paths.table,
+        `# Validation ${input.runId}\n\n${summary.valid}/${summary.total} valid, ${summary.invalid} invalid, ${summary.error} errors\n\n${table}\n`,
+      );
       return { summary, table };
     },
   };

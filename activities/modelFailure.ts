@@ -8,7 +8,9 @@ export function modelFailure(e: unknown): unknown {
   if (!(e instanceof ModelError)) return e;
   if (e.retryable) {
     return ApplicationFailure.create({
-      message: e.message, type: FAILURE.modelUnavailable, nonRetryable: false,
+      message: e.message,
+      type: FAILURE.modelUnavailable,
+      nonRetryable: false,
       nextRetryDelay: e.retryAfterMs !== undefined ? Math.max(e.retryAfterMs, 100) : undefined,
     });
   }

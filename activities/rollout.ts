@@ -3,7 +3,12 @@
 // the hidden tests, and the trajectory is written. The model client lives here, in the worker:
 // the API key is read from the worker's environment and never leaves it.
 import {
-  formatErrorMessage, instancePrompt, observationMessage, parseReply, parseSubmission, type AgentConfig,
+  formatErrorMessage,
+  instancePrompt,
+  observationMessage,
+  parseReply,
+  parseSubmission,
+  type AgentConfig,
 } from '../core/agent';
 import type { Config } from '../core/config';
 import type { Task } from '../core/task';
@@ -14,8 +19,14 @@ import { contextText } from '../core/summary';
 import type { ModelClient } from '../runtime/model';
 import { modelFailure } from './modelFailure';
 import {
-  buildTrajectory, completedSteps, conversationFor, rolloutPaths, writeResult,
-  type RolloutResult, type StoredModelStep, type StoredObservation,
+  buildTrajectory,
+  completedSteps,
+  conversationFor,
+  rolloutPaths,
+  writeResult,
+  type RolloutResult,
+  type StoredModelStep,
+  type StoredObservation,
 } from '../runtime/rollouts';
 import { execInSandbox } from '../runtime/sandbox';
 import { guarded, withHeartbeat } from './support';
@@ -47,7 +58,12 @@ export interface ExecSummary {
 /** Container labels for an attempt of a run (shared with the validation activities). */
 export type LabelsFor = (ref: { runId: string; taskId: string; attempt: string }) => Record<string, string>;
 
-export function createRolloutActivities(config: Config, labelsFor: LabelsFor, model: () => ModelClient, agent: AgentConfig = config.agent) {
+export function createRolloutActivities(
+  config: Config,
+  labelsFor: LabelsFor,
+  model: () => ModelClient,
+  agent: AgentConfig = config.agent,
+) {
   const paths = (r: RolloutRef) => rolloutPaths(r.runDir, r.taskId, r.rolloutId);
   const task = (r: RolloutRef): Task => loadRunTask(r.runDir, r.taskId);
 
@@ -58,7 +74,9 @@ export function createRolloutActivities(config: Config, labelsFor: LabelsFor, mo
       if (readIfExists(p.prompt)) return;
       // PDR: the summaries of the selected earlier rollouts (never their results) join the prompt.
       const summaries = (input.contextFrom ?? []).map((id) => {
-        const s = readIfExists<{ text: string }>(path.join(rolloutPaths(input.runDir, input.taskId, id).dir, 'summary.json'));
+        const s = readIfExists<{ text: string }>(
+          path.join(rolloutPaths(input.runDir, input.taskId, id).dir, 'summary.json'),
+        );
         if (!s) throw new Error(`${input.rolloutId}: no summary of ${id} to give as context`);
         return s.text;
       });
@@ -90,7 +108,10 @@ export function createRolloutActivities(config: Config, labelsFor: LabelsFor, mo
       const stored: StoredModelStep = { step: input.step, reply, parsed };
       writeJson(p.model(input.step), stored);
       if (parsed.kind === 'format_error') {
-        writeJson(p.observation(input.step), { step: input.step, message: formatErrorMessage(parsed, agent) } satisfies StoredObservation);
+        writeJson(p.observation(input.step), {
+          step: input.step,
+          message: formatErrorMessage(parsed, agent),
+        } satisfies StoredObservation);
       }
       return summarize(stored, true);
     },
@@ -98,28 +119,45 @@ export function createRolloutActivities(config: Config, labelsFor: LabelsFor, mo
     /** Runs the step's command. A retry after a crash runs it again in the same container. */
     async execStep(input: RolloutRef & { step: number; containerId: string }): Promise<ExecSummary> {
       const p = paths(input);
-      const summarize = (o: StoredObservation): ExecSummary =>
-        ({ exitCode: o.exitCode ?? -1, timedOut: !!o.timedOut, submitted: !!o.submitted, outputBytes: o.outputBytes ?? 0 });
+      const summarize = (o: StoredObservation): ExecSummary => ({
+        exitCode: o.exitCode ?? -1,
+        timedOut: !!o.timedOut,
+        submitted: !!o.submitted,
+        outputBytes: o.outputBytes ?? 0,
+      });
       const done = readIfExists<StoredObservation>(p.observation(input.step));
       if (done) return summarize(done);
       const turn = readIfExists<StoredModelStep>(p.model(input.step));
       if (turn?.parsed.kind !== 'action') throw new Error(`${p.dir}: step ${input.step} has no action to run`);
       const t = task(input);
-      return guarded(() => withHeartbeat(async () => {
-        const command = (turn.parsed as { command: string }).command;
-        const r = await execInSandbox({
-          containerId: input.containerId, command, cwd: t.workdir, env: t.env, user: t.agent.user,
-          timeoutSec: agent.commandTimeoutSec, outputCapBytes: config.sandbox.outputCapBytes,
-        });
-        const sub = parseSubmission(r.output);
-        const obs: StoredObservation = {
-          step: input.step, command, exitCode: r.exitCode, output: r.output, outputBytes: r.outputBytes,
-          timedOut: r.timedOut, durationMs: r.durationMs, message: observationMessage(r, command, agent),
-          submitted: sub.submitted,
-        };
-        writeJson(p.observation(input.step), obs);
-        return summarize(obs);
-      }));
+      return guarded(() =>
+        withHeartbeat(async () => {
+          const command = (turn.parsed as { command: string }).command;
+          const r = await execInSandbox({
+            containerId: input.containerId,
+            command,
+            cwd: t.workdir,
+            env: t.env,
+            user: t.agent.user,
+            timeoutSec: agent.commandTimeoutSec,
+            outputCapBytes: config.sandbox.outputCapBytes,
+          });
+          const sub = parseSubmission(r.output);
+          const obs: StoredObservation = {
+            step: input.step,
+            command,
+            exitCode: r.exitCode,
+            output: r.output,
+            outputBytes: r.outputBytes,
+            timedOut: r.timedOut,
+            durationMs: r.durationMs,
+            message: observationMessage(r, command, agent),
+            submitted: sub.submitted,
+          };
+          writeJson(p.observation(input.step), obs);
+          return summarize(obs);
+        }),
+      );
     },
 
     /**
@@ -130,17 +168,27 @@ export function createRolloutActivities(config: Config, labelsFor: LabelsFor, mo
     async replaySteps(input: RolloutRef & { containerId: string; upTo: number }): Promise<{ replayed: number }> {
       const t = task(input);
       let replayed = 0;
-      return guarded(() => withHeartbeat(async () => {
-        for (const { observation } of completedSteps(paths(input)).slice(0, input.upTo - 1)) {
-          if (observation.command === undefined || observation.submitted) continue;
-          await execInSandbox({
-            containerId: input.containerId, command: observation.command, cwd: t.workdir, env: t.env, user: t.agent.user,
-            timeoutSec: agent.commandTimeoutSec, outputCapBytes: 1024,
-          });
-          replayed++;
-        }
-        return { replayed };
-      }, () => ({ replayed })));
+      return guarded(() =>
+        withHeartbeat(
+          async () => {
+            for (const { observation } of completedSteps(paths(input)).slice(0, input.upTo - 1)) {
+              if (observation.command === undefined || observation.submitted) continue;
+              await execInSandbox({
+                containerId: input.containerId,
+                command: observation.command,
+                cwd: t.workdir,
+                env: t.env,
+                user: t.agent.user,
+                timeoutSec: agent.commandTimeoutSec,
+                outputCapBytes: 1024,
+              });
+              replayed++;
+            }
+            return { replayed };
+          },
+          () => ({ replayed }),
+        ),
+      );
     },
 
     /**
@@ -148,36 +196,61 @@ export function createRolloutActivities(config: Config, labelsFor: LabelsFor, mo
      * container (its final state is the answer). SWE-bench: the agent's diff, taken from the
      * container, applied in a fresh one as the official harness does.
      */
-    async evaluateRollout(input: RolloutRef & { containerId?: string; image: string; sandboxName: string; submitted: boolean }): Promise<Outcome & { patchBytes?: number }> {
+    async evaluateRollout(
+      input: RolloutRef & { containerId?: string; image: string; sandboxName: string; submitted: boolean },
+    ): Promise<Outcome & { patchBytes?: number }> {
       const p = paths(input);
       const t = task(input);
       const logDir = p.evaluation;
-      return guarded(() => withHeartbeat(async () => {
-        if (t.verifier.kind !== 'swebench') {
-          if (!input.containerId) throw new Error('no container to evaluate');
-          return evaluateContainer(t, input.containerId, logDir);
-        }
-        // As in mini-swe-agent, only a submission counts: a rollout that hit a limit has an empty patch.
-        let patch = '';
-        if (input.submitted && input.containerId) {
-          const r = await execInSandbox({
-            containerId: input.containerId, command: 'git add -A && git diff --cached', cwd: t.workdir ?? '/testbed',
-            timeoutSec: 120, outputCapBytes: 50_000_000,
-          });
-          if (r.exitCode !== 0) throw new Error(`collecting the patch failed (exit ${r.exitCode}): ${r.output.slice(-500)}`);
-          patch = r.output;
-          writeFileAtomic(p.patch, patch);
-        } else if (input.submitted) {
-          patch = readTextIfExists(p.patch) ?? '';
-        }
-        if (!patch.trim()) {
-          const report = { patch_is_None: false, patch_exists: false, patch_successfully_applied: false, resolved: false };
-          return { passed: false, reason: input.submitted ? 'empty patch' : 'not submitted (empty patch)', report, durationMs: 0, patchBytes: 0 };
-        }
-        const labels = labelsFor({ runId: input.runId, taskId: input.taskId, attempt: `${input.rolloutId}-eval` });
-        const outcome = await evaluatePatch(t, patch, sandboxSpec(t, config, input.image, input.sandboxName, labels), config, logDir);
-        return { ...outcome, patchBytes: Buffer.byteLength(patch) };
-      }));
+      return guarded(() =>
+        withHeartbeat(async () => {
+          if (t.verifier.kind !== 'swebench') {
+            if (!input.containerId) throw new Error('no container to evaluate');
+            return evaluateContainer(t, input.containerId, logDir);
+          }
+          // As in mini-swe-agent, only a submission counts: a rollout that hit a limit has an empty patch.
+          let patch = '';
+          if (input.submitted && input.containerId) {
+            const r = await execInSandbox({
+              containerId: input.containerId,
+              command: 'git add -A && git diff --cached',
+              cwd: t.workdir ?? '/testbed',
+              timeoutSec: 120,
+              outputCapBytes: 50_000_000,
+            });
+            if (r.exitCode !== 0)
+              throw new Error(`collecting the patch failed (exit ${r.exitCode}): ${r.output.slice(-500)}`);
+            patch = r.output;
+            writeFileAtomic(p.patch, patch);
+          } else if (input.submitted) {
+            patch = readTextIfExists(p.patch) ?? '';
+          }
+          if (!patch.trim()) {
+            const report = {
+              patch_is_None: false,
+              patch_exists: false,
+              patch_successfully_applied: false,
+              resolved: false,
+            };
+            return {
+              passed: false,
+              reason: input.submitted ? 'empty patch' : 'not submitted (empty patch)',
+              report,
+              durationMs: 0,
+              patchBytes: 0,
+            };
+          }
+          const labels = labelsFor({ runId: input.runId, taskId: input.taskId, attempt: `${input.rolloutId}-eval` });
+          const outcome = await evaluatePatch(
+            t,
+            patch,
+            sandboxSpec(t, config, input.image, input.sandboxName, labels),
+            config,
+            logDir,
+          );
+          return { ...outcome, patchBytes: Buffer.byteLength(patch) };
+        }),
+      );
     },
 
     /** The rollout's result and its mini-swe-agent trajectory, written last. */

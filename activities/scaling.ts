@@ -6,7 +6,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { JUDGE_SYSTEM, judgePrompt, parseJudgeAnswer, type JudgeCandidate } from '../core/judge';
 import { addCost, type ChatMessage } from '../core/model';
-import { parseSummary, renderSummary, renderTrajectory, SUMMARY_SYSTEM, summaryPrompt, type Summary } from '../core/summary';
+import {
+  parseSummary,
+  renderSummary,
+  renderTrajectory,
+  SUMMARY_SYSTEM,
+  summaryPrompt,
+  type Summary,
+} from '../core/summary';
 import type { Config } from '../core/config';
 import { renderScalingReport, scalingReport, type ScalingReport } from '../core/report';
 import { slug } from '../core/task';
@@ -35,43 +42,74 @@ export interface StoredVote {
 }
 
 export const scalingPath = (runDir: string, taskId: string) => path.join(runPaths(runDir).task(taskId), 'scaling.json');
-const summaryPath = (runDir: string, taskId: string, rolloutId: string) => path.join(rolloutPaths(runDir, taskId, rolloutId).dir, 'summary.json');
+const summaryPath = (runDir: string, taskId: string, rolloutId: string) =>
+  path.join(rolloutPaths(runDir, taskId, rolloutId).dir, 'summary.json');
 export const votePath = (runDir: string, taskId: string, tournament: string, key: string) =>
   path.join(runPaths(runDir).task(taskId), 'tournaments', tournament, 'votes', `${key}.json`);
 
 /** The steps of a rollout as the summariser and a trajectory judge see them. */
 function trajectorySteps(runDir: string, taskId: string, rolloutId: string) {
-  return storedSteps(rolloutPaths(runDir, taskId, rolloutId))
-    .map(({ step, model, observation }) => ({ step, reply: model.reply.text, observation: observation?.message }));
+  return storedSteps(rolloutPaths(runDir, taskId, rolloutId)).map(({ step, model, observation }) => ({
+    step,
+    reply: model.reply.text,
+    observation: observation?.message,
+  }));
 }
 
 export function createScalingActivities(config: Config, model: () => ModelClient) {
   const budget = config.scaling.trajectoryChars;
 
   return {
-    async summarize(input: { runDir: string; taskId: string; rolloutId: string }): Promise<{ fallback: boolean; costUsd: number | null }> {
+    async summarize(input: {
+      runDir: string;
+      taskId: string;
+      rolloutId: string;
+    }): Promise<{ fallback: boolean; costUsd: number | null }> {
       const file = summaryPath(input.runDir, input.taskId, input.rolloutId);
       const done = readIfExists<StoredSummary>(file);
       if (done) return { fallback: done.fallback, costUsd: done.costUsd };
       const task = loadRunTask(input.runDir, input.taskId);
       // The exit status is the agent's own (it submitted, or hit a limit), not a test result.
-      const exitStatus = readIfExists<Pick<RolloutResult, 'exitStatus'>>(rolloutPaths(input.runDir, input.taskId, input.rolloutId).result)?.exitStatus ?? 'unknown';
+      const exitStatus =
+        readIfExists<Pick<RolloutResult, 'exitStatus'>>(
+          rolloutPaths(input.runDir, input.taskId, input.rolloutId).result,
+        )?.exitStatus ?? 'unknown';
       const steps = trajectorySteps(input.runDir, input.taskId, input.rolloutId);
-      const messages: ChatMessage[] = [{ role: 'user', content: summaryPrompt(task.instruction, renderTrajectory(steps, budget), exitStatus) }];
+      const messages: ChatMessage[] = [
+        { role: 'user', content: summaryPrompt(task.instruction, renderTrajectory(steps, budget), exitStatus) },
+      ];
       let cost: number | null = 0;
       let stored: StoredSummary | undefined;
       for (let attempt = 1; attempt <= config.scaling.summaryAttempts && !stored; attempt++) {
-        const reply = await withHeartbeat(() => model().complete({ system: SUMMARY_SYSTEM, messages })).catch((e) => { throw modelFailure(e); });
+        const reply = await withHeartbeat(() => model().complete({ system: SUMMARY_SYSTEM, messages })).catch((e) => {
+          throw modelFailure(e);
+        });
         cost = addCost(cost, reply.costUsd);
         const parsed = parseSummary(reply.text);
         if (parsed.ok) {
-          stored = { rolloutId: input.rolloutId, summary: parsed.summary, text: renderSummary(parsed.summary), fallback: false, attempts: attempt, costUsd: cost };
+          stored = {
+            rolloutId: input.rolloutId,
+            summary: parsed.summary,
+            text: renderSummary(parsed.summary),
+            fallback: false,
+            attempts: attempt,
+            costUsd: cost,
+          };
         } else {
-          messages.push({ role: 'assistant', content: reply.text }, { role: 'user', content: `That summary is not valid: ${parsed.error}. Reply again with the JSON object only.` });
+          messages.push(
+            { role: 'assistant', content: reply.text },
+            {
+              role: 'user',
+              content: `That summary is not valid: ${parsed.error}. Reply again with the JSON object only.`,
+            },
+          );
         }
       }
       stored ??= {
-        rolloutId: input.rolloutId, fallback: true, attempts: config.scaling.summaryAttempts, costUsd: cost,
+        rolloutId: input.rolloutId,
+        fallback: true,
+        attempts: config.scaling.summaryAttempts,
+        costUsd: cost,
         text: `No valid summary could be made. The attempt took ${steps.length} steps and ended with ${exitStatus}. Its last reply:\n${steps.at(-1)?.reply.slice(0, 2000) ?? '(none)'}`,
       };
       writeJson(file, stored);
@@ -90,36 +128,68 @@ export function createScalingActivities(config: Config, model: () => ModelClient
     async loadTaskOutcome(input: { runDir: string; taskId: string }): Promise<TaskScalingResult> {
       const stored = readIfExists<TaskScalingResult>(scalingPath(input.runDir, input.taskId));
       if (stored) return { ...stored, iterations: stored.iterations.map(({ bracket: _b, ...it }) => it) };
-      const rollouts = finishedRollouts(input.runDir, input.taskId).sort((a, b) => a.rolloutId.localeCompare(b.rolloutId, 'en', { numeric: true }));
+      const rollouts = finishedRollouts(input.runDir, input.taskId).sort((a, b) =>
+        a.rolloutId.localeCompare(b.rolloutId, 'en', { numeric: true }),
+      );
       if (rollouts.length === 0) throw new Error(`${input.taskId}: the run has no finished rollouts to select from`);
       const agent = rollouts.reduce<number | null>((a, r) => addCost(a, r.costUsd), 0);
-      return { taskId: input.taskId, iterations: [{ iteration: 0, rollouts, dropped: [], selected: [] }], cost: { agent, summary: 0, judge: 0 } };
+      return {
+        taskId: input.taskId,
+        iterations: [{ iteration: 0, rollouts, dropped: [], selected: [] }],
+        cost: { agent, summary: 0, judge: 0 },
+      };
     },
 
     async recordSelection(input: { runDir: string; selectId: string; result: TaskScalingResult }): Promise<void> {
-      writeJson(path.join(input.runDir, 'selections', input.selectId, 'tasks', `${slug(input.result.taskId, 80)}.json`), input.result);
+      writeJson(
+        path.join(input.runDir, 'selections', input.selectId, 'tasks', `${slug(input.result.taskId, 80)}.json`),
+        input.result,
+      );
     },
 
     /** The paper's table for a selection, beside the run's own (selections/<id>/results.md). */
-    async writeSelectReport(input: { runDir: string; selectId: string; taskIds: string[]; spec: object }): Promise<ScalingReport> {
+    async writeSelectReport(input: {
+      runDir: string;
+      selectId: string;
+      taskIds: string[];
+      spec: object;
+    }): Promise<ScalingReport> {
       const dir = path.join(input.runDir, 'selections', input.selectId);
-      const outcomes = input.taskIds.flatMap((id) => readIfExists<TaskScalingResult>(path.join(dir, 'tasks', `${slug(id, 80)}.json`)) ?? []);
+      const outcomes = input.taskIds.flatMap(
+        (id) => readIfExists<TaskScalingResult>(path.join(dir, 'tasks', `${slug(id, 80)}.json`)) ?? [],
+      );
       const report = scalingReport(outcomes);
-      writeJson(path.join(dir, 'results.json'), { selectId: input.selectId, spec: input.spec, tasks: outcomes.length, report });
-      writeFileAtomic(path.join(dir, 'results.md'), `# Selection ${input.selectId}\n\n${Object.entries(input.spec as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`).join(', ')}; no new rollouts, the run's own.\n\n${renderScalingReport(report)}\n`);
+      writeJson(path.join(dir, 'results.json'), {
+        selectId: input.selectId,
+        spec: input.spec,
+        tasks: outcomes.length,
+        report,
+      });
+      writeFileAtomic(
+        path.join(dir, 'results.md'),
+        `# Selection ${input.selectId}\n\n${Object.entries(input.spec as Record<string, unknown>)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(', ')}; no new rollouts, the run's own.\n\n${renderScalingReport(report)}\n`,
+      );
       return report;
     },
 
     /** The tournament's bracket: who met whom, every vote, ties and byes. */
     async recordBracket(input: { runDir: string; taskId: string; bracket: { id: string } }): Promise<void> {
-      writeJson(path.join(runPaths(input.runDir).task(input.taskId), 'tournaments', input.bracket.id, 'bracket.json'), input.bracket);
+      writeJson(
+        path.join(runPaths(input.runDir).task(input.taskId), 'tournaments', input.bracket.id, 'bracket.json'),
+        input.bracket,
+      );
     },
 
     /** What a tournament's votes cost (null when the model has no price). */
     async bracketCost(input: { runDir: string; taskId: string; tournament: string }): Promise<number | null> {
       const dir = path.dirname(votePath(input.runDir, input.taskId, input.tournament, 'x'));
       if (!existsSync(dir)) return 0;
-      return readdirSync(dir).reduce<number | null>((a, f) => addCost(a, readIfExists<StoredVote>(path.join(dir, f))?.costUsd ?? 0), 0);
+      return readdirSync(dir).reduce<number | null>(
+        (a, f) => addCost(a, readIfExists<StoredVote>(path.join(dir, f))?.costUsd ?? 0),
+        0,
+      );
     },
 
     /**
@@ -127,7 +197,12 @@ export function createScalingActivities(config: Config, model: () => ModelClient
      * is asked again once; then the vote is an abstention (null).
      */
     async judgeVote(input: {
-      runDir: string; taskId: string; tournament: string; key: string; order: string[]; judgeInput: 'summaries' | 'trajectories';
+      runDir: string;
+      taskId: string;
+      tournament: string;
+      key: string;
+      order: string[];
+      judgeInput: 'summaries' | 'trajectories';
     }): Promise<StoredVote> {
       const file = votePath(input.runDir, input.taskId, input.tournament, input.key);
       const done = readIfExists<StoredVote>(file);
@@ -135,19 +210,33 @@ export function createScalingActivities(config: Config, model: () => ModelClient
       const task = loadRunTask(input.runDir, input.taskId);
       const candidates: JudgeCandidate[] = input.order.map((id) => ({
         id,
-        text: input.judgeInput === 'summaries'
-          ? readIfExists<StoredSummary>(summaryPath(input.runDir, input.taskId, id))?.text ?? '(no summary)'
-          : renderTrajectory(trajectorySteps(input.runDir, input.taskId, id), Math.floor(budget / input.order.length)),
+        text:
+          input.judgeInput === 'summaries'
+            ? (readIfExists<StoredSummary>(summaryPath(input.runDir, input.taskId, id))?.text ?? '(no summary)')
+            : renderTrajectory(
+                trajectorySteps(input.runDir, input.taskId, id),
+                Math.floor(budget / input.order.length),
+              ),
       }));
-      const messages: ChatMessage[] = [{ role: 'user', content: judgePrompt(task.instruction, candidates, input.judgeInput) }];
+      const messages: ChatMessage[] = [
+        { role: 'user', content: judgePrompt(task.instruction, candidates, input.judgeInput) },
+      ];
       let cost: number | null = 0;
       let choice: string | null = null;
       for (let attempt = 1; attempt <= 2 && choice === null; attempt++) {
-        const reply = await withHeartbeat(() => model().complete({ system: JUDGE_SYSTEM, messages })).catch((e) => { throw modelFailure(e); });
+        const reply = await withHeartbeat(() => model().complete({ system: JUDGE_SYSTEM, messages })).catch((e) => {
+          throw modelFailure(e);
+        });
         cost = addCost(cost, reply.costUsd);
         choice = parseJudgeAnswer(reply.text, candidates);
         if (choice === null) {
-          messages.push({ role: 'assistant', content: reply.text }, { role: 'user', content: `Please end with exactly one of ${candidates.map((_, i) => `<answer>${String.fromCharCode(65 + i)}</answer>`).join(', ')}.` });
+          messages.push(
+            { role: 'assistant', content: reply.text },
+            {
+              role: 'user',
+              content: `Please end with exactly one of ${candidates.map((_, i) => `<answer>${String.fromCharCode(65 + i)}</answer>`).join(', ')}.`,
+            },
+          );
         }
       }
       const vote: StoredVote = { order: input.order, choice, costUsd: cost };

@@ -7,7 +7,6 @@ import { DatasetError } from '../core/task';
 import { ImageError } from '../runtime/images';
 import { SandboxGoneError } from '../runtime/sandbox';
 
-
 function inActivity(): Context | undefined {
   try {
     return Context.current();
@@ -44,7 +43,8 @@ export class InterruptedStepError extends Error {
 
 /** Converts known errors into non-retryable failures of a named type; others retry. */
 export function classify(e: unknown): unknown {
-  if (e instanceof SandboxGoneError || e instanceof InterruptedStepError) return ApplicationFailure.create({ message: e.message, type: FAILURE.sandboxLost, nonRetryable: true });
+  if (e instanceof SandboxGoneError || e instanceof InterruptedStepError)
+    return ApplicationFailure.create({ message: e.message, type: FAILURE.sandboxLost, nonRetryable: true });
   if (e instanceof ImageError || e instanceof DatasetError) {
     return ApplicationFailure.create({ message: e.message, type: FAILURE.invalidTask, nonRetryable: true });
   }

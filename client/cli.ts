@@ -26,14 +26,16 @@ const atLeast = (min: number) => (v: string) => {
 const program = new Command()
   .name('agentscale')
   .description('Durable test-time scaling for coding agents, on Temporal and Docker')
-  .option('-c, --config <file>', 'config file (default: ./agentscale.yaml, then the project\'s)')
+  .option('-c, --config <file>', "config file (default: ./agentscale.yaml, then the project's)")
   .showHelpAfterError();
 
 const config = () => loadConfig(program.opts<{ config?: string }>().config);
 
 program
   .command('validate')
-  .description('run each task\'s reference solution (oracle) and a do-nothing agent (null) through the hidden tests; a task is valid when the oracle passes and the null attempt fails')
+  .description(
+    "run each task's reference solution (oracle) and a do-nothing agent (null) through the hidden tests; a task is valid when the oracle passes and the null attempt fails",
+  )
   .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)')
   .option('--run-id <id>', 'run id (default: validate-<timestamp>); an existing run id attaches to that run')
   .option('--concurrency <n>', 'tasks validated at once (default: validate.concurrency from config)', positiveInt)
@@ -46,18 +48,41 @@ program
 
 program
   .command('run')
-  .description('run the agent on every task (strategy sample: N independent rollouts per task), each rollout evaluated with the hidden tests; the same --run-id continues a run')
+  .description(
+    'run the agent on every task (strategy sample: N independent rollouts per task), each rollout evaluated with the hidden tests; the same --run-id continues a run',
+  )
   .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)')
   .option('--run-id <id>', 'run id (default: run-<timestamp>); an existing id attaches to or continues that run')
-  .addOption(new Option('--strategy <name>', 'sample: N independent rollouts; rtv: N rollouts then Recursive Tournament Voting to one; pdr: Parallel-Distill-Refine').choices(['sample', 'rtv', 'pdr']).default('sample'))
+  .addOption(
+    new Option(
+      '--strategy <name>',
+      'sample: N independent rollouts; rtv: N rollouts then Recursive Tournament Voting to one; pdr: Parallel-Distill-Refine',
+    )
+      .choices(['sample', 'rtv', 'pdr'])
+      .default('sample'),
+  )
   .option('-n, --n <n>', 'rollouts per task (per iteration for rtv/pdr; default: run.n, scaling.n)', positiveInt)
   .option('-T, --iterations <t>', 'pdr: iterations (default: scaling.iterations, 2)', positiveInt)
   .option('-k, --k <k>', 'pdr: summaries carried forward (default: scaling.k, 4)', positiveInt)
   .option('-G, --group-size <g>', 'tournament group size (default: scaling.groupSize, 2)', atLeast(2))
   .option('-V, --votes <v>', 'judge votes per group (default: scaling.votes, 8)', positiveInt)
-  .addOption(new Option('--context <mode>', 'pdr: what new rollouts are given (default: scaling.context, select-K)').choices(['select-K', 'random-K', 'own', 'none']))
-  .addOption(new Option('--judge-input <what>', 'what the judge compares (default: scaling.judgeInput, summaries)').choices(['summaries', 'trajectories']))
-  .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', (v) => Number.parseInt(v, 10))
+  .addOption(
+    new Option('--context <mode>', 'pdr: what new rollouts are given (default: scaling.context, select-K)').choices([
+      'select-K',
+      'random-K',
+      'own',
+      'none',
+    ]),
+  )
+  .addOption(
+    new Option('--judge-input <what>', 'what the judge compares (default: scaling.judgeInput, summaries)').choices([
+      'summaries',
+      'trajectories',
+    ]),
+  )
+  .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', (v) =>
+    Number.parseInt(v, 10),
+  )
   .option('--concurrency <n>', 'tasks in flight (default: run.taskConcurrency from config)', positiveInt)
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
   .option('--json', 'print results.json instead of the table')
@@ -67,7 +92,9 @@ program
 
 program
   .command('select')
-  .description('play the tournaments of a finished run again with other G, V, seed or judge input, on its stored summaries: no new rollouts')
+  .description(
+    'play the tournaments of a finished run again with other G, V, seed or judge input, on its stored summaries: no new rollouts',
+  )
   .requiredOption('--run-id <id>', 'the finished run')
   .option('--select-id <id>', 'names this selection (default: select-<timestamp>); written to <run>/selections/<id>/')
   .option('-G, --group-size <g>', 'tournament group size (default: scaling.groupSize)', atLeast(2))
@@ -96,7 +123,9 @@ program
   .action(async (opts: { stop?: boolean }) => {
     const cfg = config();
     if (opts.stop) {
-      console.log(stopBackgroundServer(cfg) ? 'stopped the background dev server' : 'no background dev server recorded');
+      console.log(
+        stopBackgroundServer(cfg) ? 'stopped the background dev server' : 'no background dev server recorded',
+      );
       return;
     }
     process.exitCode = await runServerForeground(cfg);
@@ -106,11 +135,17 @@ program
   .command('gc')
   .description('remove containers of runs that are no longer running (left by crashes)')
   .option('--dry-run', 'list what would be removed')
-  .option('--all', 'judge every agentscale container, also those of runs on other Temporal servers (they count as not found)')
+  .option(
+    '--all',
+    'judge every agentscale container, also those of runs on other Temporal servers (they count as not found)',
+  )
   .action(async (opts: { dryRun?: boolean; all?: boolean }) => {
     const removed = await gcContainers(config(), { dryRun: !!opts.dryRun, all: !!opts.all });
-    for (const c of removed) console.log(`${opts.dryRun ? 'would remove' : 'removed'} ${c.name} (run ${c.run ?? '?'}: ${c.why})`);
-    console.log(`${removed.length} container${removed.length === 1 ? '' : 's'} ${opts.dryRun ? 'to remove' : 'removed'}`);
+    for (const c of removed)
+      console.log(`${opts.dryRun ? 'would remove' : 'removed'} ${c.name} (run ${c.run ?? '?'}: ${c.why})`);
+    console.log(
+      `${removed.length} container${removed.length === 1 ? '' : 's'} ${opts.dryRun ? 'to remove' : 'removed'}`,
+    );
   });
 
 try {

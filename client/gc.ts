@@ -7,21 +7,33 @@ import type { Config } from '../core/config';
 import { LABEL, listSandboxes, removeSandbox } from '../runtime/sandbox';
 import { clientConnection, ensureServer, serverKey } from '../runtime/temporal';
 
-export interface Collected { name: string; run?: string; why: string }
+export interface Collected {
+  name: string;
+  run?: string;
+  why: string;
+}
 
 export async function gcContainers(config: Config, opts: { dryRun: boolean; all?: boolean }): Promise<Collected[]> {
   const server = await ensureServer(config);
-  const containers = await listSandboxes(opts.all ? { [LABEL.managed]: 'true' } : { [LABEL.server]: serverKey(server) });
+  const containers = await listSandboxes(
+    opts.all ? { [LABEL.managed]: 'true' } : { [LABEL.server]: serverKey(server) },
+  );
   if (containers.length === 0) return [];
   const connection = await clientConnection(config, server);
   const client = new Client({ connection, namespace: server.namespace });
   const status = new Map<string, string>();
   const runStatus = async (run: string) => {
     if (!status.has(run)) {
-      const s = await client.workflow.getHandle(run).describe().then(
-        (d) => d.status.name,
-        (e) => { if (e instanceof WorkflowNotFoundError) return 'NOT_FOUND'; throw e; },
-      );
+      const s = await client.workflow
+        .getHandle(run)
+        .describe()
+        .then(
+          (d) => d.status.name,
+          (e) => {
+            if (e instanceof WorkflowNotFoundError) return 'NOT_FOUND';
+            throw e;
+          },
+        );
       status.set(run, s);
     }
     return status.get(run)!;

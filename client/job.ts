@@ -1,6 +1,11 @@
 // What every long CLI job shares: a server and a client, a workflow started or attached to by
 // run id, a worker in-process unless told otherwise, progress lines while it runs.
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { Config } from '../core/config';
 import { clientConnection, ensureServer, type ServerHandle } from '../runtime/temporal';
 
@@ -8,9 +13,14 @@ export const newRunId = (prefix: string) =>
   `${prefix}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
 
 export const workflowUrl = (server: ServerHandle, workflowId: string) =>
-  server.uiUrl ? `${server.uiUrl}/namespaces/${encodeURIComponent(server.namespace)}/workflows/${encodeURIComponent(workflowId)}` : undefined;
+  server.uiUrl
+    ? `${server.uiUrl}/namespaces/${encodeURIComponent(server.namespace)}/workflows/${encodeURIComponent(workflowId)}`
+    : undefined;
 
-export async function withClient<T>(config: Config, fn: (server: ServerHandle, client: Client) => Promise<T>): Promise<T> {
+export async function withClient<T>(
+  config: Config,
+  fn: (server: ServerHandle, client: Client) => Promise<T>,
+): Promise<T> {
   const server = await ensureServer(config);
   const connection = await clientConnection(config, server);
   try {
@@ -32,7 +42,11 @@ export async function workflowStatus(client: Client, workflowId: string): Promis
 }
 
 /** Starts the workflow, or returns the running one with this id. */
-export async function startOrAttach(start: () => Promise<WorkflowHandle>, client: Client, workflowId: string): Promise<WorkflowHandle> {
+export async function startOrAttach(
+  start: () => Promise<WorkflowHandle>,
+  client: Client,
+  workflowId: string,
+): Promise<WorkflowHandle> {
   try {
     return await start();
   } catch (e) {
@@ -46,13 +60,17 @@ export async function startOrAttach(start: () => Promise<WorkflowHandle>, client
  * Prints `progress()` every 10 s. Undefined when interrupted (Ctrl-C): the run goes on later.
  */
 export async function awaitResult<T>(
-  config: Config, server: ServerHandle, handle: WorkflowHandle,
+  config: Config,
+  server: ServerHandle,
+  handle: WorkflowHandle,
   opts: { worker?: boolean; progress: () => Promise<string> },
 ): Promise<T | undefined> {
   const timer = setInterval(async () => {
     try {
       console.error(`  ${await opts.progress()}`);
-    } catch { /* no worker has picked it up yet */ }
+    } catch {
+      /* no worker has picked it up yet */
+    }
   }, 10_000);
   try {
     if (opts.worker === false) return (await handle.result()) as T;

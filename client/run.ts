@@ -40,8 +40,8 @@ function scalingSettings(config: Config, opts: SettingsOptions): ScalingSettings
     strategy: opts.strategy,
     n: opts.n ?? c.n,
     // RTV alone is one iteration: N rollouts, then the tournament to one.
-    iterations: opts.strategy === 'rtv' ? 1 : opts.iterations ?? c.iterations,
-    k: opts.context === 'own' ? 1 : opts.k ?? c.k,
+    iterations: opts.strategy === 'rtv' ? 1 : (opts.iterations ?? c.iterations),
+    k: opts.context === 'own' ? 1 : (opts.k ?? c.k),
     groupSize: opts.groupSize ?? c.groupSize,
     votes: opts.votes ?? c.votes,
     context: opts.context ?? c.context,
@@ -57,10 +57,18 @@ export function runSettings(config: Config, opts: SettingsOptions): RunSettings 
     scaling,
     n: scaling?.n ?? opts.n ?? config.run.n,
     taskConcurrency: opts.concurrency ?? config.run.taskConcurrency,
-    limits: { stepLimit: config.agent.stepLimit, costLimitUsd: config.agent.costLimitUsd, formatErrorLimit: config.agent.formatErrorLimit },
+    limits: {
+      stepLimit: config.agent.stepLimit,
+      costLimitUsd: config.agent.costLimitUsd,
+      formatErrorLimit: config.agent.formatErrorLimit,
+    },
     commandTimeoutSec: config.agent.commandTimeoutSec,
     wallTimeSec: config.agent.wallTimeSec,
-    modelRetry: { maxAttempts: config.run.modelMaxAttempts, initialIntervalSec: config.run.modelRetryInitialSec, maxIntervalSec: config.run.modelRetryMaxSec },
+    modelRetry: {
+      maxAttempts: config.run.modelMaxAttempts,
+      initialIntervalSec: config.run.modelRetryInitialSec,
+      maxIntervalSec: config.run.modelRetryMaxSec,
+    },
   };
 }
 
@@ -73,7 +81,7 @@ export function describe(s: RunSettings): string {
 
 /** Set by scripts/quickstart.sh when it runs against the bundled scripted model (no API key). */
 export const SCRIPTED_MODEL_NOTE = process.env.AGENTSCALE_SCRIPTED_MODEL
-  ? 'NOTE: no ANTHROPIC_API_KEY, so this run talks to the bundled scripted local model (tests/doubles), not to Claude: its numbers show the pipeline working, not a model\'s ability.'
+  ? "NOTE: no ANTHROPIC_API_KEY, so this run talks to the bundled scripted local model (tests/doubles), not to Claude: its numbers show the pipeline working, not a model's ability."
   : undefined;
 
 export function runCommand(config: Config, datasets: string[], opts: RunOptions): Promise<number> {
@@ -87,7 +95,10 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
 
     const print = (report: RunReport) => {
       if (opts.json) console.log(JSON.stringify(readJson(paths.results), null, 2));
-      else console.log(`${renderRunReport(report)}\n\nresults: ${paths.table}\npreds:   ${path.join(runDir, 'preds.json')}${url ? `\nrun:     ${url}` : ''}`);
+      else
+        console.log(
+          `${renderRunReport(report)}\n\nresults: ${paths.table}\npreds:   ${path.join(runDir, 'preds.json')}${url ? `\nrun:     ${url}` : ''}`,
+        );
     };
     if (status === 'COMPLETED') {
       console.error(`run ${runId} has finished; its results:`);
@@ -106,25 +117,42 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
       settings = runSettings(config, opts);
       storeDataset(runDir, tasks);
       writeJson(paths.run, {
-        runId, strategy: settings.strategy, model: config.model.name, provider: config.model.provider, note: SCRIPTED_MODEL_NOTE,
-        settings, agent: config.agent, datasets: datasets.map((d) => path.resolve(d)), createdAt: new Date().toISOString(),
+        runId,
+        strategy: settings.strategy,
+        model: config.model.name,
+        provider: config.model.provider,
+        note: SCRIPTED_MODEL_NOTE,
+        settings,
+        agent: config.agent,
+        datasets: datasets.map((d) => path.resolve(d)),
+        createdAt: new Date().toISOString(),
       });
     }
 
-    const handle = await startOrAttach(() => client.workflow.start(benchmarkRun, {
-      workflowId: runId,
-      taskQueue: config.temporal.taskQueue,
-      args: [{ runId, runDir, tasks: tasks.map(taskRef), settings, searchAttributes: server.searchAttributes }],
-      staticSummary: `${describe(settings)} on ${tasks.length} tasks (${config.model.name})`,
-      typedSearchAttributes: server.searchAttributes
-        ? [
-          { key: SA.runId, value: runId }, { key: SA.job, value: 'run' }, { key: SA.status, value: 'running' },
-          { key: SA.strategy, value: settings.strategy }, { key: SA.model, value: config.model.name },
-        ]
-        : undefined,
-    }), client, runId);
+    const handle = await startOrAttach(
+      () =>
+        client.workflow.start(benchmarkRun, {
+          workflowId: runId,
+          taskQueue: config.temporal.taskQueue,
+          args: [{ runId, runDir, tasks: tasks.map(taskRef), settings, searchAttributes: server.searchAttributes }],
+          staticSummary: `${describe(settings)} on ${tasks.length} tasks (${config.model.name})`,
+          typedSearchAttributes: server.searchAttributes
+            ? [
+                { key: SA.runId, value: runId },
+                { key: SA.job, value: 'run' },
+                { key: SA.status, value: 'running' },
+                { key: SA.strategy, value: settings.strategy },
+                { key: SA.model, value: config.model.name },
+              ]
+            : undefined,
+        }),
+      client,
+      runId,
+    );
     const verb = status === 'RUNNING' ? 'attached to' : status ? `continuing (${status.toLowerCase()})` : 'started';
-    console.error(`${verb} run ${runId}: ${describe(settings)} on ${tasks.length} task${tasks.length === 1 ? '' : 's'}, model ${config.model.name}${url ? `\n  ${url}` : ''}`);
+    console.error(
+      `${verb} run ${runId}: ${describe(settings)} on ${tasks.length} task${tasks.length === 1 ? '' : 's'}, model ${config.model.name}${url ? `\n  ${url}` : ''}`,
+    );
 
     const report = await awaitResult<RunReport>(config, server, handle, {
       worker: opts.worker,
@@ -134,7 +162,9 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
       },
     });
     if (!report) {
-      console.error(`interrupted; run ${runId} waits for a worker. Continue it with: agentscale run --run-id ${runId} ${datasets.join(' ')}`);
+      console.error(
+        `interrupted; run ${runId} waits for a worker. Continue it with: agentscale run --run-id ${runId} ${datasets.join(' ')}`,
+      );
       return 130;
     }
     print(report);

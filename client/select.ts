@@ -40,20 +40,41 @@ export function selectCommand(config: Config, opts: SelectOptions): Promise<numb
   const selectId = opts.selectId ?? newRunId('select');
   const workflowId = `${opts.runId}/${selectId}`;
   return withClient(config, async (server, client) => {
-    const handle = await startOrAttach(() => client.workflow.start(selectRun, {
+    const handle = await startOrAttach(
+      () =>
+        client.workflow.start(selectRun, {
+          workflowId,
+          taskQueue: config.temporal.taskQueue,
+          args: [
+            {
+              selectId,
+              runId: opts.runId,
+              runDir,
+              tasks: tasks.map(taskRef),
+              spec,
+              concurrency: opts.concurrency ?? config.run.taskConcurrency,
+              modelRetry: runSettings(config, { strategy: 'sample' }).modelRetry,
+            },
+          ],
+          staticSummary: `reselect ${opts.runId}: G=${spec.groupSize} V=${spec.votes} seed=${spec.seed} judge=${spec.judgeInput}`,
+          typedSearchAttributes: server.searchAttributes
+            ? [
+                { key: SA.runId, value: opts.runId },
+                { key: SA.job, value: 'select' },
+              ]
+            : undefined,
+        }),
+      client,
       workflowId,
-      taskQueue: config.temporal.taskQueue,
-      args: [{
-        selectId, runId: opts.runId, runDir, tasks: tasks.map(taskRef), spec,
-        concurrency: opts.concurrency ?? config.run.taskConcurrency,
-        modelRetry: runSettings(config, { strategy: 'sample' }).modelRetry,
-      }],
-      staticSummary: `reselect ${opts.runId}: G=${spec.groupSize} V=${spec.votes} seed=${spec.seed} judge=${spec.judgeInput}`,
-      typedSearchAttributes: server.searchAttributes ? [{ key: SA.runId, value: opts.runId }, { key: SA.job, value: 'select' }] : undefined,
-    }), client, workflowId);
+    );
     const url = workflowUrl(server, workflowId);
-    console.error(`selection ${selectId} on run ${opts.runId} (${tasks.length} tasks): G=${spec.groupSize} V=${spec.votes} seed=${spec.seed} judge=${spec.judgeInput}, no new rollouts${url ? `\n  ${url}` : ''}`);
-    const report = await awaitResult<ScalingReport>(config, server, handle, { worker: opts.worker, progress: async () => 'selecting...' });
+    console.error(
+      `selection ${selectId} on run ${opts.runId} (${tasks.length} tasks): G=${spec.groupSize} V=${spec.votes} seed=${spec.seed} judge=${spec.judgeInput}, no new rollouts${url ? `\n  ${url}` : ''}`,
+    );
+    const report = await awaitResult<ScalingReport>(config, server, handle, {
+      worker: opts.worker,
+      progress: async () => 'selecting...',
+    });
     if (!report) return 130;
     const dir = path.join(runDir, 'selections', selectId);
     if (opts.json) {

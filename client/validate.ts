@@ -21,23 +21,42 @@ export interface ValidateOptions {
 }
 
 /** Starts the run, or attaches to it when a run with this id is running. */
-export async function startValidation(config: Config, server: ServerHandle, client: Client, tasks: Task[] | undefined, runId: string, concurrency?: number) {
+export async function startValidation(
+  config: Config,
+  server: ServerHandle,
+  client: Client,
+  tasks: Task[] | undefined,
+  runId: string,
+  concurrency?: number,
+) {
   const runDir = path.join(dataPaths(config).runs, runId);
   if (tasks) storeDataset(runDir, tasks);
-  return startOrAttach(() => client.workflow.start(validateDataset, {
-    workflowId: runId,
-    taskQueue: config.temporal.taskQueue,
-    args: [{
-      runId, runDir,
-      tasks: (tasks ?? []).map(taskRef),
-      concurrency: concurrency ?? config.validate.concurrency,
-      searchAttributes: server.searchAttributes,
-    }],
-    staticSummary: `validate ${tasks?.length ?? 0} tasks`,
-    typedSearchAttributes: server.searchAttributes
-      ? [{ key: SA.runId, value: runId }, { key: SA.job, value: 'validate' }, { key: SA.status, value: 'running' }]
-      : undefined,
-  }), client, runId);
+  return startOrAttach(
+    () =>
+      client.workflow.start(validateDataset, {
+        workflowId: runId,
+        taskQueue: config.temporal.taskQueue,
+        args: [
+          {
+            runId,
+            runDir,
+            tasks: (tasks ?? []).map(taskRef),
+            concurrency: concurrency ?? config.validate.concurrency,
+            searchAttributes: server.searchAttributes,
+          },
+        ],
+        staticSummary: `validate ${tasks?.length ?? 0} tasks`,
+        typedSearchAttributes: server.searchAttributes
+          ? [
+              { key: SA.runId, value: runId },
+              { key: SA.job, value: 'validate' },
+              { key: SA.status, value: 'running' },
+            ]
+          : undefined,
+      }),
+    client,
+    runId,
+  );
 }
 
 export function validateCommand(config: Config, datasets: string[], opts: ValidateOptions): Promise<number> {
@@ -55,17 +74,23 @@ export function validateCommand(config: Config, datasets: string[], opts: Valida
       worker: opts.worker,
       progress: async () => {
         const p = await handle.query(progressQuery);
-        const running = p.running.length ? `; running ${p.running.slice(0, 4).join(', ')}${p.running.length > 4 ? ', ...' : ''}` : '';
+        const running = p.running.length
+          ? `; running ${p.running.slice(0, 4).join(', ')}${p.running.length > 4 ? ', ...' : ''}`
+          : '';
         return `${p.done}/${p.total} done: ${p.valid} valid, ${p.invalid} invalid, ${p.error} errors${running}`;
       },
     });
     if (!result) {
-      console.error(`interrupted; run ${runId} waits for a worker. Resume it with: agentscale validate --run-id ${runId} ${datasets.join(' ')}`);
+      console.error(
+        `interrupted; run ${runId} waits for a worker. Resume it with: agentscale validate --run-id ${runId} ${datasets.join(' ')}`,
+      );
       return 130;
     }
     const runDir = path.join(dataPaths(config).runs, runId);
     if (opts.json) {
-      console.log(JSON.stringify(existsSync(runPaths(runDir).results) ? readJson(runPaths(runDir).results) : result, null, 2));
+      console.log(
+        JSON.stringify(existsSync(runPaths(runDir).results) ? readJson(runPaths(runDir).results) : result, null, 2),
+      );
     } else {
       console.log(result.table);
       const s = result.summary;

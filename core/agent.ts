@@ -8,7 +8,14 @@ import type { Task } from './task';
 export const SUBMIT_SENTINEL = 'COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT';
 
 /** mini-swe-agent's exit statuses, plus the two a durable harness adds (model, sandbox). */
-export const EXIT_STATUSES = ['Submitted', 'LimitsExceeded', 'TimeExceeded', 'RepeatedFormatError', 'ModelError', 'SandboxError'] as const;
+export const EXIT_STATUSES = [
+  'Submitted',
+  'LimitsExceeded',
+  'TimeExceeded',
+  'RepeatedFormatError',
+  'ModelError',
+  'SandboxError',
+] as const;
 export type ExitStatus = (typeof EXIT_STATUSES)[number];
 
 export const TemplatesSchema = z.object({
@@ -27,7 +34,8 @@ your_command_here
 \`\`\`
 </format_example>
 
-Failure to follow these rules will cause your response to be rejected.`),
+Failure to follow these rules will cause your response to be rejected.`,
+  ),
   instance: z.string().default(
     `<task>
 {{task}}
@@ -55,7 +63,8 @@ When you are done and cannot make further progress, submit with exactly this com
 \`\`\`
 
 You cannot continue working after submitting.
-</instructions>{{context}}`),
+</instructions>{{context}}`,
+  ),
   observation: z.string().default('<returncode>{{returncode}}</returncode>\n<output>\n{{output}}\n</output>'),
   timeout: z.string().default(
     `The last command <command>{{command}}</command> timed out after {{command_timeout}} seconds and has been killed.
@@ -63,7 +72,8 @@ The output of the command was:
 <output>
 {{output}}
 </output>
-Please try another command and make sure to avoid those requiring interactive input.`),
+Please try another command and make sure to avoid those requiring interactive input.`,
+  ),
   formatError: z.string().default(
     `Please always provide EXACTLY ONE action in triple backticks, found {{count}} actions.
 
@@ -77,8 +87,13 @@ Here are some thoughts about why you want to perform the action.
 \`\`\`
 </response_example>
 
-If you have completed your assignment, please consult the first message about how to submit your solution (you will not be able to continue working on this task after that).`),
-  truncated: z.string().default('Your reply was cut off at the token limit before it was complete. Please reply again, shorter, with exactly one bash block.'),
+If you have completed your assignment, please consult the first message about how to submit your solution (you will not be able to continue working on this task after that).`,
+  ),
+  truncated: z
+    .string()
+    .default(
+      'Your reply was cut off at the token limit before it was complete. Please reply again, shorter, with exactly one bash block.',
+    ),
 });
 export type Templates = z.infer<typeof TemplatesSchema>;
 
@@ -124,8 +139,7 @@ export function instancePrompt(task: Task, config: AgentConfig, context = ''): s
 const BASH_BLOCK = /```bash\s*\n([\s\S]*?)\n```/g;
 
 export type ParsedReply =
-  | { kind: 'action'; command: string }
-  | { kind: 'format_error'; count: number; truncated: boolean };
+  { kind: 'action'; command: string } | { kind: 'format_error'; count: number; truncated: boolean };
 
 /** Exactly one ```bash block is an action; zero or several is a format error, as in mini-swe-agent. */
 export function parseReply(text: string, stopReason?: string): ParsedReply {
@@ -135,7 +149,9 @@ export function parseReply(text: string, stopReason?: string): ParsedReply {
 }
 
 export function formatErrorMessage(p: Extract<ParsedReply, { kind: 'format_error' }>, config: AgentConfig): string {
-  return p.truncated && p.count === 0 ? config.templates.truncated : render(config.templates.formatError, { count: p.count });
+  return p.truncated && p.count === 0
+    ? config.templates.truncated
+    : render(config.templates.formatError, { count: p.count });
 }
 
 /** A command's output starting with the sentinel line is a submission; the rest is its content. */

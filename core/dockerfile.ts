@@ -14,7 +14,10 @@ const FROM_LINE = /^(\s*FROM\s+)((?:--\S+\s+)*)(\S+)(.*)$/i;
  * Maps each `FROM image` through `resolve` (which returns undefined to leave it alone).
  * Names of earlier build stages (`FROM base AS builder` ... `FROM builder`) are not images.
  */
-export function rewriteBaseImages(dockerfile: string, resolve: (image: string) => string | undefined): BaseImageRewrite {
+export function rewriteBaseImages(
+  dockerfile: string,
+  resolve: (image: string) => string | undefined,
+): BaseImageRewrite {
   const stages = new Set<string>();
   const bases: string[] = [];
   const rewrites: { from: string; to: string }[] = [];

@@ -49,17 +49,28 @@ export function gradePytestRun(log: string): { passed: boolean; reason: string; 
     const failing = [...statuses].filter(([, s]) => !passing(s) && s !== 'SKIPPED').map(([n]) => n);
     return failing.length === 0
       ? { passed: true, reason: `${statuses.size} tests passed`, tests }
-      : { passed: false, reason: `failing: ${failing.slice(0, 5).join(', ')}${failing.length > 5 ? ', ...' : ''}`, tests };
+      : {
+          passed: false,
+          reason: `failing: ${failing.slice(0, 5).join(', ')}${failing.length > 5 ? ', ...' : ''}`,
+          tests,
+        };
   }
   const summary = parsePytestSummary(log);
   if (summary) {
     const ok = summary.passed > 0 && summary.failed === 0 && summary.errors === 0;
-    return { passed: ok, reason: `pytest: ${summary.passed} passed, ${summary.failed} failed, ${summary.errors} errors`, tests };
+    return {
+      passed: ok,
+      reason: `pytest: ${summary.passed} passed, ${summary.failed} failed, ${summary.errors} errors`,
+      tests,
+    };
   }
   return { passed: false, reason: 'no pytest results found in the test output', tests };
 }
 
-export interface TestBuckets { success: string[]; failure: string[] }
+export interface TestBuckets {
+  success: string[];
+  failure: string[];
+}
 
 /** The per-instance report SWE-bench's harness writes (report.json), keyed by instance id. */
 export interface SwebenchInstanceReport {
@@ -67,7 +78,12 @@ export interface SwebenchInstanceReport {
   patch_exists: boolean;
   patch_successfully_applied: boolean;
   resolved: boolean;
-  tests_status?: { FAIL_TO_PASS: TestBuckets; PASS_TO_PASS: TestBuckets; FAIL_TO_FAIL: TestBuckets; PASS_TO_FAIL: TestBuckets };
+  tests_status?: {
+    FAIL_TO_PASS: TestBuckets;
+    PASS_TO_PASS: TestBuckets;
+    FAIL_TO_FAIL: TestBuckets;
+    PASS_TO_FAIL: TestBuckets;
+  };
 }
 
 /**
@@ -87,7 +103,12 @@ export function gradeSwebench(
   const p2p = bucket(passToPass);
   return {
     resolved: f2p.failure.length === 0 && p2p.failure.length === 0,
-    tests_status: { FAIL_TO_PASS: f2p, PASS_TO_PASS: p2p, FAIL_TO_FAIL: { success: [], failure: [] }, PASS_TO_FAIL: { success: [], failure: [] } },
+    tests_status: {
+      FAIL_TO_PASS: f2p,
+      PASS_TO_PASS: p2p,
+      FAIL_TO_FAIL: { success: [], failure: [] },
+      PASS_TO_FAIL: { success: [], failure: [] },
+    },
   };
 }
 
@@ -111,8 +132,10 @@ export const PATCH_COMMANDS = [
  * Harbor's reward: reward.txt holds one number; reward.json holds named numbers, of which
  * `reward` (or the only one) is the task's score. A task passes at reward >= 1.
  */
-export function parseReward(txt: string | undefined, json: string | undefined):
-  { reward: number; rewards: Record<string, number> } | { error: string } {
+export function parseReward(
+  txt: string | undefined,
+  json: string | undefined,
+): { reward: number; rewards: Record<string, number> } | { error: string } {
   if (json !== undefined) {
     let parsed: unknown;
     try {
@@ -122,15 +145,20 @@ export function parseReward(txt: string | undefined, json: string | undefined):
     }
     if (typeof parsed === 'number') return { reward: parsed, rewards: { reward: parsed } };
     if (!parsed || typeof parsed !== 'object') return { error: 'reward.json is not an object of numbers' };
-    const rewards = Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === 'number')) as Record<string, number>;
+    const rewards = Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === 'number')) as Record<
+      string,
+      number
+    >;
     const values = Object.values(rewards);
     const main = rewards.reward ?? (values.length === 1 ? values[0] : undefined);
-    if (main === undefined) return { error: `reward.json has no "reward" key among ${Object.keys(rewards).join(', ') || 'no numbers'}` };
+    if (main === undefined)
+      return { error: `reward.json has no "reward" key among ${Object.keys(rewards).join(', ') || 'no numbers'}` };
     return { reward: main, rewards };
   }
   if (txt !== undefined) {
     const n = Number(txt.trim());
-    if (txt.trim() === '' || !Number.isFinite(n)) return { error: `reward.txt does not hold a number: ${JSON.stringify(txt.slice(0, 40))}` };
+    if (txt.trim() === '' || !Number.isFinite(n))
+      return { error: `reward.txt does not hold a number: ${JSON.stringify(txt.slice(0, 40))}` };
     return { reward: n, rewards: { reward: n } };
   }
   return { error: 'the verifier wrote neither /logs/verifier/reward.txt nor reward.json' };

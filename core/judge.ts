@@ -8,13 +8,18 @@ export interface JudgeCandidate {
   text: string;
 }
 
-export const JUDGE_SYSTEM = 'You are an expert software engineer reviewing attempts at a task. You judge which attempt most likely solves the task correctly and completely.';
+export const JUDGE_SYSTEM =
+  'You are an expert software engineer reviewing attempts at a task. You judge which attempt most likely solves the task correctly and completely.';
 
 const letter = (i: number) => String.fromCharCode(65 + i);
 
-export function judgePrompt(instruction: string, candidates: readonly JudgeCandidate[], kind: 'summaries' | 'trajectories'): string {
+export function judgePrompt(
+  instruction: string,
+  candidates: readonly JudgeCandidate[],
+  kind: 'summaries' | 'trajectories',
+): string {
   const shown = candidates.map((c, i) => `<attempt id="${letter(i)}">\n${c.text.trim()}\n</attempt>`).join('\n\n');
-  return `Here is a task and ${candidates.length} independent attempts at it, each described by ${kind === 'summaries' ? 'a summary of what the agent did' : 'the agent\'s trajectory'}.
+  return `Here is a task and ${candidates.length} independent attempts at it, each described by ${kind === 'summaries' ? 'a summary of what the agent did' : "the agent's trajectory"}.
 
 <task>
 ${instruction.trim()}

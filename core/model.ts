@@ -42,7 +42,13 @@ export type ModelErrorKind =
   | 'invalid_request' // 400/404/413/422: fail fast, retrying cannot help
   | 'other';
 
-export const RETRYABLE_MODEL_ERRORS: ReadonlySet<ModelErrorKind> = new Set(['rate_limit', 'overloaded', 'server', 'timeout', 'connection']);
+export const RETRYABLE_MODEL_ERRORS: ReadonlySet<ModelErrorKind> = new Set([
+  'rate_limit',
+  'overloaded',
+  'server',
+  'timeout',
+  'connection',
+]);
 
 /** Sums costs where unknown (null) is contagious: a total with an unknown part is unknown. */
 export const addCost = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a + b);

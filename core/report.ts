@@ -75,7 +75,10 @@ export function taskReport(taskId: string, rs: RolloutOutcome[]): TaskReport {
   };
 }
 
-export function runReport(meta: { runId: string; strategy: string; model: string; note?: string }, byTask: Map<string, RolloutOutcome[]>): RunReport {
+export function runReport(
+  meta: { runId: string; strategy: string; model: string; note?: string },
+  byTask: Map<string, RolloutOutcome[]>,
+): RunReport {
   const perTask = [...byTask].map(([id, rs]) => taskReport(id, rs)).sort((a, b) => a.taskId.localeCompare(b.taskId));
   const all = [...byTask.values()].flat();
   return {
@@ -95,11 +98,16 @@ export function runReport(meta: { runId: string; strategy: string; model: string
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const usd = (x: number, unknown: number) => `$${x.toFixed(4)}${unknown ? ` (+${unknown} unknown)` : ''}`;
-const statuses = (s: Partial<Record<ExitStatus, number>>) => Object.entries(s).map(([k, v]) => `${k} ${v}`).join(', ');
+const statuses = (s: Partial<Record<ExitStatus, number>>) =>
+  Object.entries(s)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 
 export function renderRunReport(r: RunReport): string {
-  const rows = r.perTask.map((t) =>
-    `| ${t.taskId} | ${t.passed}/${t.rollouts} | ${pct(t.pass1)} | ${t.passN ? 'yes' : 'no'} | ${t.meanSteps.toFixed(1)} | ${usd(t.costUsd, t.costUnknown)} | ${statuses(t.exitStatuses)} |`);
+  const rows = r.perTask.map(
+    (t) =>
+      `| ${t.taskId} | ${t.passed}/${t.rollouts} | ${pct(t.pass1)} | ${t.passN ? 'yes' : 'no'} | ${t.meanSteps.toFixed(1)} | ${usd(t.costUsd, t.costUnknown)} | ${statuses(t.exitStatuses)} |`,
+  );
   return [
     `# Run ${r.runId}`,
     '',
@@ -112,7 +120,16 @@ export function renderRunReport(r: RunReport): string {
     '| task | passed | pass@1 | pass@N | mean steps | cost | exit statuses |',
     '|---|---|---|---|---|---|---|',
     ...rows,
-    ...(r.scaling ? ['', `## Test-time scaling (${r.strategy})`, '', renderScalingReport(r.scaling), '', 'The table above counts every rollout of every iteration; Final is the one answer per task.'] : []),
+    ...(r.scaling
+      ? [
+          '',
+          `## Test-time scaling (${r.strategy})`,
+          '',
+          renderScalingReport(r.scaling),
+          '',
+          'The table above counts every rollout of every iteration; Final is the one answer per task.',
+        ]
+      : []),
   ].join('\n');
 }
 
@@ -162,12 +179,16 @@ export function scalingReport(tasks: ScalingOutcome[]): ScalingReport {
   // Sel-K: every iteration but the last selects K to carry forward (the last selects the final one).
   const selK = Array.from({ length: depth }, (_, i) => ({
     iteration: i,
-    its: tasks.map((t) => (i < t.iterations.length - 1 ? t.iterations[i] : undefined)).filter((it) => it && it.selected.length > 0),
+    its: tasks
+      .map((t) => (i < t.iterations.length - 1 ? t.iterations[i] : undefined))
+      .filter((it) => it && it.selected.length > 0),
   }))
     .filter(({ its }) => its.length > 0)
     .map(({ iteration, its }) => ({
       iteration,
-      mean: mean(its.map((it) => mean(it!.selected.map((id) => (it!.rollouts.find((r) => r.rolloutId === id)?.passed ? 1 : 0))))),
+      mean: mean(
+        its.map((it) => mean(it!.selected.map((id) => (it!.rollouts.find((r) => r.rolloutId === id)?.passed ? 1 : 0)))),
+      ),
     }));
   let correct = 0;
   let groups = 0;
@@ -193,7 +214,9 @@ export function scalingReport(tasks: ScalingOutcome[]): ScalingReport {
     tasks: tasks.length,
     iterations,
     selK,
-    final: mean(tasks.map((t) => (t.final && t.iterations.at(-1)?.rollouts.find((r) => r.rolloutId === t.final)?.passed ? 1 : 0))),
+    final: mean(
+      tasks.map((t) => (t.final && t.iterations.at(-1)?.rollouts.find((r) => r.rolloutId === t.final)?.passed ? 1 : 0)),
+    ),
     judgeAccuracy: { correct, groups, rate: groups ? correct / groups : null },
     solveCounts,
     cost: {
@@ -219,7 +242,9 @@ export function renderScalingReport(r: ScalingReport): string {
     ...rows,
     '',
     `judge accuracy in mixed groups: ${acc.rate === null ? 'no mixed groups' : `${pct(acc.rate)} (${acc.correct}/${acc.groups})`}`,
-    `tasks by rollouts solved in the last iteration: ${Object.entries(r.solveCounts).map(([k, v]) => `${k} solved: ${v}`).join(', ')}`,
+    `tasks by rollouts solved in the last iteration: ${Object.entries(r.solveCounts)
+      .map(([k, v]) => `${k} solved: ${v}`)
+      .join(', ')}`,
     `cost by stage: agent ${money(r.cost.agent)}, summaries ${money(r.cost.summary)}, judge ${money(r.cost.judge)}`,
   ].join('\n');
 }

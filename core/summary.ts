@@ -31,8 +31,14 @@ export interface TrajectoryStep {
  * marked so the model knows something is missing.
  */
 export function renderTrajectory(steps: readonly TrajectoryStep[], maxChars: number, observationCap = 2000): string {
-  const cap = (s: string) => (s.length <= observationCap ? s : `${s.slice(0, observationCap / 2)}\n[... ${s.length - observationCap} characters cut ...]\n${s.slice(-observationCap / 2)}`);
-  const blocks = steps.map((s) => `## Step ${s.step}\n### Agent\n${s.reply.trim()}\n${s.observation === undefined ? '' : `### Observation\n${cap(s.observation.trim())}\n`}`);
+  const cap = (s: string) =>
+    s.length <= observationCap
+      ? s
+      : `${s.slice(0, observationCap / 2)}\n[... ${s.length - observationCap} characters cut ...]\n${s.slice(-observationCap / 2)}`;
+  const blocks = steps.map(
+    (s) =>
+      `## Step ${s.step}\n### Agent\n${s.reply.trim()}\n${s.observation === undefined ? '' : `### Observation\n${cap(s.observation.trim())}\n`}`,
+  );
   const total = blocks.reduce((a, b) => a + b.length, 0);
   if (total <= maxChars) return blocks.join('\n');
   // Keep alternately from the start and the end until the budget is spent.
@@ -50,13 +56,19 @@ export function renderTrajectory(steps: readonly TrajectoryStep[], maxChars: num
     else tail.unshift(blocks[j--]!);
   }
   const cut = j - i + 1;
-  const marker = cut > 0 ? `\n[... ${cut} step${cut === 1 ? '' : 's'} (${steps[i]?.step}-${steps[j]?.step}) cut to fit the context ...]\n` : '';
+  const marker =
+    cut > 0
+      ? `\n[... ${cut} step${cut === 1 ? '' : 's'} (${steps[i]?.step}-${steps[j]?.step}) cut to fit the context ...]\n`
+      : '';
   return [...head, marker, ...tail].join('\n');
 }
 
-const FIELDS = Object.entries(SummarySchema.shape).map(([k, v]) => `- "${k}": ${v instanceof z.ZodArray ? 'list of strings' : 'string'}, ${v.description}`).join('\n');
+const FIELDS = Object.entries(SummarySchema.shape)
+  .map(([k, v]) => `- "${k}": ${v instanceof z.ZodArray ? 'list of strings' : 'string'}, ${v.description}`)
+  .join('\n');
 
-export const SUMMARY_SYSTEM = 'You distil the trajectories of coding agents into structured summaries. You are precise and brief, and you report only what the trajectory shows.';
+export const SUMMARY_SYSTEM =
+  'You distil the trajectories of coding agents into structured summaries. You are precise and brief, and you report only what the trajectory shows.';
 
 export function summaryPrompt(instruction: string, trajectory: string, exitStatus: string): string {
   return `An agent worked on the task below. Summarise its attempt so that another engineer can learn from it without reading the trajectory.
@@ -86,7 +98,11 @@ export function parseSummary(text: string): { ok: true; summary: Summary } | { o
     return { ok: false, error: 'the reply holds no valid JSON object' };
   }
   const parsed = SummarySchema.safeParse(value);
-  if (!parsed.success) return { ok: false, error: parsed.error.issues.map((i) => `${i.path.join('.') || 'object'}: ${i.message}`).join('; ') };
+  if (!parsed.success)
+    return {
+      ok: false,
+      error: parsed.error.issues.map((i) => `${i.path.join('.') || 'object'}: ${i.message}`).join('; '),
+    };
   return { ok: true, summary: parsed.data };
 }
 

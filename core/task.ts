@@ -47,7 +47,12 @@ export const VerifierSchema = z.discriminatedUnion('kind', [
   // Harbor: tests/ copied to /tests, tests/test.sh writes /logs/verifier/reward.{txt,json}.
   z.object({ kind: z.literal('harbor'), testsDir: z.string() }),
   // Terminal-Bench 1: run-tests.sh with tests/ at $TEST_DIR; pytest's outcome decides.
-  z.object({ kind: z.literal('terminal-bench'), testsDir: z.string().optional(), runTestsPath: z.string(), parser: z.string() }),
+  z.object({
+    kind: z.literal('terminal-bench'),
+    testsDir: z.string().optional(),
+    runTestsPath: z.string(),
+    parser: z.string(),
+  }),
   // SWE-bench: test_patch on top of the candidate patch; FAIL_TO_PASS and PASS_TO_PASS decide.
   z.object({
     kind: z.literal('swebench'),
@@ -124,7 +129,10 @@ export function zodIssues(file: string, error: z.ZodError, prefix = ''): Dataset
 
 /** A name safe for Docker containers/images and file paths, still readable. */
 export function slug(id: string, max = 48): string {
-  const s = id.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+/, '');
+  const s = id
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[^a-z0-9]+/, '');
   return (s || 'task').slice(0, max);
 }
 

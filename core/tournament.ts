@@ -35,7 +35,13 @@ export interface RoundPlan {
  * reach `target` happen (a last group may be smaller than G); candidates that had a bye last round
  * are put into groups first, so nobody gets two byes in a row while others can take one.
  */
-export function planRound(population: readonly string[], target: number, groupSize: number, random: () => number, lastByes: ReadonlySet<string> = new Set()): RoundPlan {
+export function planRound(
+  population: readonly string[],
+  target: number,
+  groupSize: number,
+  random: () => number,
+  lastByes: ReadonlySet<string> = new Set(),
+): RoundPlan {
   if (groupSize < 2) throw new Error('group size must be at least 2');
   const excess = population.length - Math.max(target, 1);
   if (excess <= 0) return { groups: [], byes: [...population] };
@@ -89,7 +95,11 @@ export function tally(group: readonly string[], votes: readonly Vote[]): Tally {
 }
 
 /** Tie rule (method.md, ours): one extra vote among the tied; if still tied, a seeded random pick. */
-export function breakTie(tied: readonly string[], extraVote: Vote, random: () => number): { winner: string; how: 'extra-vote' | 'random' } {
+export function breakTie(
+  tied: readonly string[],
+  extraVote: Vote,
+  random: () => number,
+): { winner: string; how: 'extra-vote' | 'random' } {
   if (extraVote !== null && tied.includes(extraVote)) return { winner: extraVote, how: 'extra-vote' };
   return { winner: tied[Math.floor(random() * tied.length)]!, how: 'random' };
 }

@@ -29,7 +29,13 @@ export interface TaskVerdict {
   null: AttemptResult;
 }
 
-export function decideVerdict(taskId: string, format: string, oracle: AttemptResult, nul: AttemptResult, image?: string): TaskVerdict {
+export function decideVerdict(
+  taskId: string,
+  format: string,
+  oracle: AttemptResult,
+  nul: AttemptResult,
+  image?: string,
+): TaskVerdict {
   const problems: string[] = [];
   if (oracle.error) problems.push(`oracle could not run: ${oracle.error}`);
   else if (!oracle.passed) problems.push(`oracle fails: ${oracle.reason}`);
@@ -67,7 +73,8 @@ const oneLine = (s: string, max = 120) => {
 /** The readable table: Markdown, which also reads fine in a terminal. */
 export function renderTable(verdicts: TaskVerdict[]): string {
   const row = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
-  const rows = [...verdicts].sort((a, b) => a.taskId.localeCompare(b.taskId)).map((v) =>
-    row([v.taskId, v.format, cell(v.oracle), cell(v.null), v.status, oneLine(v.problems.join('; '))]));
+  const rows = [...verdicts]
+    .sort((a, b) => a.taskId.localeCompare(b.taskId))
+    .map((v) => row([v.taskId, v.format, cell(v.oracle), cell(v.null), v.status, oneLine(v.problems.join('; '))]));
   return ['| task | format | oracle | null | verdict | problems |', '|---|---|---|---|---|---|', ...rows].join('\n');
 }

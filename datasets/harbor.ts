@@ -4,7 +4,16 @@ import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { TASK_DEFAULTS, zodIssues, type DatasetIssue, type Environment, type Solution } from '../core/task';
-import { dockerEnvironment, finalizeTask, isDir, isFile, parseSizeMb, readText, toPlain, type LoadResult } from './util';
+import {
+  dockerEnvironment,
+  finalizeTask,
+  isDir,
+  isFile,
+  parseSizeMb,
+  readText,
+  toPlain,
+  type LoadResult,
+} from './util';
 
 /** Harbor's own defaults (harbor/models/task/config.py) where task.toml says nothing. */
 export const HARBOR_DEFAULTS = {
@@ -37,9 +46,7 @@ export const HarborTaskTomlSchema = z.looseObject({
   task: z.record(z.string(), z.unknown()).optional(),
   source: z.string().optional(),
   metadata: z.record(z.string(), z.unknown()).default({}),
-  agent: z
-    .looseObject({ timeout_sec: positive.optional(), user: userName.optional() })
-    .prefault({}),
+  agent: z.looseObject({ timeout_sec: positive.optional(), user: userName.optional() }).prefault({}),
   verifier: z
     .looseObject({ timeout_sec: positive.optional(), env: envMap.default({}), user: userName.optional() })
     .prefault({}),
@@ -90,7 +97,10 @@ export async function loadHarborTask(dir: string): Promise<LoadResult> {
     environment = await dockerEnvironment(envDir, issues, notes);
   } else if (config) {
     // (When task.toml did not load we cannot tell whether it names a docker_image.)
-    issues.push({ file: envDir, message: 'missing environment/ folder (and no environment.docker_image in task.toml)' });
+    issues.push({
+      file: envDir,
+      message: 'missing environment/ folder (and no environment.docker_image in task.toml)',
+    });
   }
 
   if (!config || instruction === undefined || !environment || issues.length > 0) return { tasks: [], issues };
@@ -104,8 +114,10 @@ export async function loadHarborTask(dir: string): Promise<LoadResult> {
   if (config.task) loader.package = config.task;
   if (config.schema_version ?? config.version) loader.schemaVersion = config.schema_version ?? config.version;
   if (Object.keys(config.solution.env).length > 0) loader.solutionEnv = config.solution.env;
-  if (env.memory !== undefined && env.memory_mb !== undefined) notes.push('both memory and memory_mb given: memory wins (as in Harbor)');
-  if (env.storage !== undefined && env.storage_mb !== undefined) notes.push('both storage and storage_mb given: storage wins (as in Harbor)');
+  if (env.memory !== undefined && env.memory_mb !== undefined)
+    notes.push('both memory and memory_mb given: memory wins (as in Harbor)');
+  if (env.storage !== undefined && env.storage_mb !== undefined)
+    notes.push('both storage and storage_mb given: storage wins (as in Harbor)');
   if (notes.length > 0) loader.notes = notes;
 
   const memoryMb = env.memory ?? env.memory_mb;

@@ -55,7 +55,10 @@ export async function collectDataset(p: string): Promise<LoadResult> {
     issues.push(...r.issues);
   }
   if (folders === 0) {
-    issues.push({ file: abs, message: 'no tasks found: not a task folder (task.toml/task.yaml) and no task folders inside' });
+    issues.push({
+      file: abs,
+      message: 'no tasks found: not a task folder (task.toml/task.yaml) and no task folders inside',
+    });
   }
   // Folder names are unique, so ids are too; duplicates can only come from several datasets.
   return { tasks, issues };
@@ -88,7 +91,8 @@ function duplicateIdIssues(tasks: Task[]): DatasetIssue[] {
   const issues: DatasetIssue[] = [];
   for (const t of tasks) {
     const prev = first.get(t.id);
-    if (prev) issues.push({ file: t.source, field: 'id', message: `duplicate task id "${t.id}" (also in ${prev.source})` });
+    if (prev)
+      issues.push({ file: t.source, field: 'id', message: `duplicate task id "${t.id}" (also in ${prev.source})` });
     else first.set(t.id, t);
   }
   return issues;

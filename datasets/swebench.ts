@@ -15,7 +15,11 @@ const testList = z.union([z.array(z.string()), z.string()]).transform((v, ctx) =
     decoded = undefined;
   }
   if (Array.isArray(decoded) && decoded.every((x) => typeof x === 'string')) return decoded as string[];
-  ctx.issues.push({ code: 'custom', input: v, message: 'expected a list of test names or a JSON-encoded list of strings' });
+  ctx.issues.push({
+    code: 'custom',
+    input: v,
+    message: 'expected a list of test names or a JSON-encoded list of strings',
+  });
   return z.NEVER;
 });
 
@@ -75,7 +79,11 @@ export async function loadSwebenchFile(file: string): Promise<LoadResult> {
     if (!task) continue;
     const first = seen.get(task.id);
     if (first) {
-      issues.push({ file: entry.where, field: 'instance_id', message: `duplicate instance_id "${task.id}" (first at ${first})` });
+      issues.push({
+        file: entry.where,
+        field: 'instance_id',
+        message: `duplicate instance_id "${task.id}" (first at ${first})`,
+      });
       continue;
     }
     seen.set(task.id, entry.where);
@@ -129,7 +137,11 @@ function fromJsonValue(file: string, value: unknown, issues: DatasetIssue[]): Ra
       });
       return [];
     }
-    issues.push({ file, field: 'instance_id', message: 'a single JSON object must be a SWE-bench instance (it has no instance_id)' });
+    issues.push({
+      file,
+      field: 'instance_id',
+      message: 'a single JSON object must be a SWE-bench instance (it has no instance_id)',
+    });
     return [];
   }
   issues.push({ file, message: 'expected a JSON list of instances, JSONL, or a single instance object' });

@@ -149,7 +149,8 @@ export async function dockerEnvironment(
     return { kind: 'dockerfile', contextDir: compose.build.contextDir, dockerfile: compose.build.dockerfile };
   }
   if (hasDockerfile) {
-    if (composeFile) notes.push(`${path.basename(composeFile)} ignored: its single service has no build section; using Dockerfile`);
+    if (composeFile)
+      notes.push(`${path.basename(composeFile)} ignored: its single service has no build section; using Dockerfile`);
     return { kind: 'dockerfile', contextDir: dockerfileDir, dockerfile: 'Dockerfile' };
   }
   if (composeFile) {

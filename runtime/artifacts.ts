@@ -15,7 +15,8 @@ export function writeFileAtomic(file: string, content: string | Buffer): void {
 export const writeJson = (file: string, value: unknown) => writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 export const readJson = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8')) as T;
 export const readIfExists = <T>(file: string): T | undefined => (existsSync(file) ? readJson<T>(file) : undefined);
-export const readTextIfExists = (file: string): string | undefined => (existsSync(file) ? readFileSync(file, 'utf8') : undefined);
+export const readTextIfExists = (file: string): string | undefined =>
+  existsSync(file) ? readFileSync(file, 'utf8') : undefined;
 
 export const runPaths = (runDir: string) => ({
   dataset: path.join(runDir, 'dataset.json'),
@@ -39,7 +40,11 @@ export function loadRunTask(runDir: string, taskId: string): Task {
   if (!tasks) {
     const file = runPaths(runDir).dataset;
     if (!existsSync(file)) throw new Error(`run folder ${runDir} has no dataset.json`);
-    tasks = new Map(readJson<unknown[]>(file).map((t) => TaskSchema.parse(t)).map((t) => [t.id, t]));
+    tasks = new Map(
+      readJson<unknown[]>(file)
+        .map((t) => TaskSchema.parse(t))
+        .map((t) => [t.id, t]),
+    );
     cache.set(runDir, tasks);
   }
   const task = tasks.get(taskId);

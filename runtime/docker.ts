@@ -26,13 +26,26 @@ export function isNotFound(err: unknown): boolean {
   return statusOf(err) === 404;
 }
 
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'EPERM', 'ECONNRESET', 'EHOSTUNREACH', 'ETIMEDOUT', 'ENOTFOUND']);
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+]);
 
 /** True when the error says the engine could not be reached at all (as opposed to an API error). */
 export function isConnectError(err: unknown): boolean {
   if (statusOf(err) !== undefined) return false;
   const e = err as { code?: unknown; syscall?: unknown; address?: unknown } | null;
-  return typeof e?.code === 'string' && CONNECT_CODES.has(e.code) && (e.syscall === 'connect' || e.address !== undefined || e.code === 'ECONNREFUSED');
+  return (
+    typeof e?.code === 'string' &&
+    CONNECT_CODES.has(e.code) &&
+    (e.syscall === 'connect' || e.address !== undefined || e.code === 'ECONNREFUSED')
+  );
 }
 
 /** Raised instead of a bare ECONNREFUSED/ENOENT when the Docker engine does not answer. */

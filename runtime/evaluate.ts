@@ -4,13 +4,25 @@
 import path from 'node:path';
 import type { Config } from '../core/config';
 import {
-  diffFiles, gradePytestRun, gradeSwebench, parsePytestLog, parseReward, PATCH_COMMANDS, type SwebenchInstanceReport,
+  diffFiles,
+  gradePytestRun,
+  gradeSwebench,
+  parsePytestLog,
+  parseReward,
+  PATCH_COMMANDS,
+  type SwebenchInstanceReport,
 } from '../core/grading';
 import type { Task } from '../core/task';
 import { writeFileAtomic, writeJson } from './artifacts';
 import {
-  copyIntoSandbox, createSandbox, execInSandbox, readFileFromSandbox, removeSandbox, writeFileToSandbox,
-  type ExecResult, type SandboxSpec,
+  copyIntoSandbox,
+  createSandbox,
+  execInSandbox,
+  readFileFromSandbox,
+  removeSandbox,
+  writeFileToSandbox,
+  type ExecResult,
+  type SandboxSpec,
 } from './sandbox';
 
 /** Output kept from solution and verifier runs in the run folder (the agent's own cap is smaller). */
@@ -30,7 +42,13 @@ export interface Outcome {
 }
 
 /** The sandbox a task's attempts run in: its limits, falling back to the config's defaults. */
-export function sandboxSpec(task: Task, config: Config, image: string, name: string, labels: Record<string, string>): SandboxSpec {
+export function sandboxSpec(
+  task: Task,
+  config: Config,
+  image: string,
+  name: string,
+  labels: Record<string, string>,
+): SandboxSpec {
   return {
     name,
     image,
@@ -46,7 +64,10 @@ export function sandboxSpec(task: Task, config: Config, image: string, name: str
 }
 
 function saveLog(dir: string, name: string, r: ExecResult) {
-  writeFileAtomic(path.join(dir, name), `${r.output}\n[exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}, ${r.durationMs} ms]\n`);
+  writeFileAtomic(
+    path.join(dir, name),
+    `${r.output}\n[exit ${r.exitCode}${r.timedOut ? ', timed out' : ''}, ${r.durationMs} ms]\n`,
+  );
 }
 
 /** The oracle: copies the reference solution to /solution (only now) and runs it. */
@@ -73,12 +94,22 @@ export async function evaluateContainer(task: Task, containerId: string, logDir:
   const v = task.verifier;
   const run = (command: string, env: Record<string, string>) =>
     execInSandbox({
-      containerId, command, env: { ...task.env, ...env }, user: task.verifierUser, cwd: task.workdir,
-      timeoutSec: task.verifierTimeoutSec, outputCapBytes: LOG_CAP_BYTES,
+      containerId,
+      command,
+      env: { ...task.env, ...env },
+      user: task.verifierUser,
+      cwd: task.workdir,
+      timeoutSec: task.verifierTimeoutSec,
+      outputCapBytes: LOG_CAP_BYTES,
     });
 
   if (v.kind === 'harbor') {
-    await execInSandbox({ containerId, command: 'mkdir -p /logs/verifier /tests && rm -f /logs/verifier/reward.txt /logs/verifier/reward.json', timeoutSec: 30, outputCapBytes: 4096 });
+    await execInSandbox({
+      containerId,
+      command: 'mkdir -p /logs/verifier /tests && rm -f /logs/verifier/reward.txt /logs/verifier/reward.json',
+      timeoutSec: 30,
+      outputCapBytes: 4096,
+    });
     await copyIntoSandbox(containerId, v.testsDir, '/tests');
     const r = await run('bash /tests/test.sh', task.verifierEnv);
     saveLog(logDir, 'verifier.log', r);
@@ -88,8 +119,19 @@ export async function evaluateContainer(task: Task, containerId: string, logDir:
     ]);
     const parsed = parseReward(txt?.toString('utf8'), json?.toString('utf8'));
     const base = { verifierExitCode: r.exitCode, timedOut: r.timedOut, durationMs: Date.now() - started };
-    if ('error' in parsed) return { ...base, passed: false, reason: r.timedOut ? `verifier timed out after ${task.verifierTimeoutSec} s` : parsed.error };
-    return { ...base, passed: parsed.reward >= 1, reward: parsed.reward, rewards: parsed.rewards, reason: `reward ${parsed.reward}` };
+    if ('error' in parsed)
+      return {
+        ...base,
+        passed: false,
+        reason: r.timedOut ? `verifier timed out after ${task.verifierTimeoutSec} s` : parsed.error,
+      };
+    return {
+      ...base,
+      passed: parsed.reward >= 1,
+      reward: parsed.reward,
+      rewards: parsed.rewards,
+      reason: `reward ${parsed.reward}`,
+    };
   }
 
   if (v.kind === 'terminal-bench') {
@@ -103,7 +145,9 @@ export async function evaluateContainer(task: Task, containerId: string, logDir:
     return {
       passed: graded.passed && !r.timedOut,
       reason: r.timedOut ? `tests timed out after ${task.verifierTimeoutSec} s` : graded.reason,
-      verifierExitCode: r.exitCode, timedOut: r.timedOut, durationMs: Date.now() - started,
+      verifierExitCode: r.exitCode,
+      timedOut: r.timedOut,
+      durationMs: Date.now() - started,
     };
   }
   throw new Error(`${task.id}: ${v.kind} tasks are evaluated from a patch, not a container`);
@@ -113,7 +157,10 @@ export async function evaluateContainer(task: Task, containerId: string, logDir:
 function swebenchTestCommand(task: Task, config: Config, testFiles: string[]): string {
   const env = task.environment.kind === 'swebench' ? task.environment : undefined;
   const recipe = env ? config.swebench.recipes[env.repo] : undefined;
-  const cmd = (recipe?.testCmd ?? 'python3 -m pytest -rA -p no:cacheprovider {tests}').replace('{tests}', testFiles.map((f) => `'${f}'`).join(' '));
+  const cmd = (recipe?.testCmd ?? 'python3 -m pytest -rA -p no:cacheprovider {tests}').replace(
+    '{tests}',
+    testFiles.map((f) => `'${f}'`).join(' '),
+  );
   return `if [ -f /opt/miniconda3/bin/activate ]; then . /opt/miniconda3/bin/activate testbed; fi; ${cmd}`;
 }
 
@@ -124,7 +171,11 @@ function swebenchTestCommand(task: Task, config: Config, testFiles: string[]): s
  * tells a maintainer whether FAIL_TO_PASS really fails without a fix.
  */
 export async function evaluatePatch(
-  task: Task, patch: string, spec: SandboxSpec, config: Config, logDir: string,
+  task: Task,
+  patch: string,
+  spec: SandboxSpec,
+  config: Config,
+  logDir: string,
 ): Promise<Outcome> {
   const v = task.verifier;
   if (v.kind !== 'swebench') throw new Error(`${task.id}: not a SWE-bench task`);
@@ -132,9 +183,13 @@ export async function evaluatePatch(
   const repo = task.workdir ?? '/testbed';
   const { containerId } = await createSandbox(spec);
   try {
-    const sh = (command: string, timeoutSec = 120) => execInSandbox({ containerId, command, cwd: repo, timeoutSec, outputCapBytes: LOG_CAP_BYTES });
+    const sh = (command: string, timeoutSec = 120) =>
+      execInSandbox({ containerId, command, cwd: repo, timeoutSec, outputCapBytes: LOG_CAP_BYTES });
     const report: SwebenchInstanceReport = {
-      patch_is_None: false, patch_exists: patch.trim() !== '', patch_successfully_applied: false, resolved: false,
+      patch_is_None: false,
+      patch_exists: patch.trim() !== '',
+      patch_successfully_applied: false,
+      resolved: false,
     };
     const applyLog: string[] = [];
     if (report.patch_exists) {
@@ -142,7 +197,10 @@ export async function evaluatePatch(
       for (const cmd of PATCH_COMMANDS) {
         const r = await sh(`${cmd} /tmp/agentscale/model.patch`);
         applyLog.push(`$ ${cmd}\n${r.output}`);
-        if (r.exitCode === 0) { report.patch_successfully_applied = true; break; }
+        if (r.exitCode === 0) {
+          report.patch_successfully_applied = true;
+          break;
+        }
         await sh('git checkout -q -- . && git clean -fdq'); // a failed --reject/3way may leave debris
       }
       writeFileAtomic(path.join(logDir, 'apply.log'), applyLog.join('\n'));
@@ -151,10 +209,17 @@ export async function evaluatePatch(
         return { passed: false, reason: 'patch does not apply', report, durationMs: Date.now() - started };
       }
     }
-    await writeFileToSandbox(containerId, '/tmp/agentscale/test.patch', v.testPatch.endsWith('\n') ? v.testPatch : `${v.testPatch}\n`);
+    await writeFileToSandbox(
+      containerId,
+      '/tmp/agentscale/test.patch',
+      v.testPatch.endsWith('\n') ? v.testPatch : `${v.testPatch}\n`,
+    );
     const tp = await sh('git apply -v /tmp/agentscale/test.patch');
     if (tp.exitCode !== 0) {
-      writeFileAtomic(path.join(logDir, 'apply.log'), `${applyLog.join('\n')}\n$ git apply -v test.patch\n${tp.output}`);
+      writeFileAtomic(
+        path.join(logDir, 'apply.log'),
+        `${applyLog.join('\n')}\n$ git apply -v test.patch\n${tp.output}`,
+      );
       throw new Error(`${task.id}: test_patch does not apply on top of the patch:\n${tp.output.slice(-2000)}`);
     }
     const r = await sh(swebenchTestCommand(task, config, diffFiles(v.testPatch)), task.verifierTimeoutSec);
@@ -170,7 +235,10 @@ export async function evaluatePatch(
       // For the verdict, what counts is whether the tests pass with this patch (even an empty one).
       passed: graded.resolved,
       reason: `FAIL_TO_PASS ${f2p.success.length}/${v.failToPass.length}, PASS_TO_PASS ${p2p.success.length}/${v.passToPass.length}${r.timedOut ? ' (tests timed out)' : ''}`,
-      report, verifierExitCode: r.exitCode, timedOut: r.timedOut, durationMs: Date.now() - started,
+      report,
+      verifierExitCode: r.exitCode,
+      timedOut: r.timedOut,
+      durationMs: Date.now() - started,
     };
   } finally {
     await removeSandbox(spec.name);

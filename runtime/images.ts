@@ -3,7 +3,16 @@
 // recipe in config. Dockerode only; build output reaches the user when a step fails.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, lstatSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  lstatSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tarFs from 'tar-fs';
@@ -64,10 +73,18 @@ type Progress = (line: string) => void;
 /** tar-fs packs are streamx streams: dockerode pipes them like any readable. */
 const asStream = (pack: unknown) => pack as NodeJS.ReadableStream;
 
-async function build(context: NodeJS.ReadableStream, opts: { tag: string; dockerfile: string; labels: Record<string, string> }, onLine?: Progress) {
+async function build(
+  context: NodeJS.ReadableStream,
+  opts: { tag: string; dockerfile: string; labels: Record<string, string> },
+  onLine?: Progress,
+) {
   const lines: string[] = [];
   const stream = await docker().buildImage(context, {
-    t: opts.tag, dockerfile: opts.dockerfile, labels: opts.labels, rm: true, forcerm: true,
+    t: opts.tag,
+    dockerfile: opts.dockerfile,
+    labels: opts.labels,
+    rm: true,
+    forcerm: true,
   });
   await new Promise<void>((resolve, reject) => {
     docker().modem.followProgress(
@@ -75,20 +92,31 @@ async function build(context: NodeJS.ReadableStream, opts: { tag: string; docker
       (err: Error | null, events: { error?: string; errorDetail?: { message?: string } }[]) => {
         const failed = err ?? events.find((e) => e.error || e.errorDetail);
         if (!failed) return resolve();
-        const message = err ? err.message : (failed as { error?: string }).error ?? 'build failed';
+        const message = err ? err.message : ((failed as { error?: string }).error ?? 'build failed');
         const tail = lines.slice(-40).join('\n');
-        reject(new ImageError(`building ${opts.tag} failed: ${message.trim()}\n--- build output (last lines) ---\n${tail}`));
+        reject(
+          new ImageError(`building ${opts.tag} failed: ${message.trim()}\n--- build output (last lines) ---\n${tail}`),
+        );
       },
       (event: { stream?: string; status?: string }) => {
         const text = event.stream ?? event.status;
         if (!text) return;
-        for (const line of text.split('\n')) if (line.trim()) { lines.push(line); onLine?.(line); }
+        for (const line of text.split('\n'))
+          if (line.trim()) {
+            lines.push(line);
+            onLine?.(line);
+          }
       },
     );
   });
 }
 
-async function buildFromDockerfile(task: Task, env: { contextDir: string; dockerfile: string }, config: Config, onLine?: Progress): Promise<PreparedImage> {
+async function buildFromDockerfile(
+  task: Task,
+  env: { contextDir: string; dockerfile: string },
+  config: Config,
+  onLine?: Progress,
+): Promise<PreparedImage> {
   const dockerfilePath = path.join(env.contextDir, env.dockerfile);
   if (!existsSync(dockerfilePath)) throw new ImageError(`${dockerfilePath}: Dockerfile not found`);
   const original = readFileSync(dockerfilePath, 'utf8');
@@ -101,13 +129,25 @@ async function buildFromDockerfile(task: Task, env: { contextDir: string; docker
   const generated = '.agentscale.Dockerfile';
   const pack = tarFs.pack(env.contextDir, {
     finalize: false,
-    finish: (p) => { p.entry({ name: generated }, dockerfile); p.finalize(); },
+    finish: (p) => {
+      p.entry({ name: generated }, dockerfile);
+      p.finalize();
+    },
   });
-  await build(asStream(pack), { tag, dockerfile: generated, labels: { 'agentscale.task': task.id, 'agentscale.context': hash } }, onLine);
+  await build(
+    asStream(pack),
+    { tag, dockerfile: generated, labels: { 'agentscale.task': task.id, 'agentscale.context': hash } },
+    onLine,
+  );
   return { image: tag, how: 'built', rewrites };
 }
 
-async function buildSwebench(task: Task, env: Extract<Task['environment'], { kind: 'swebench' }>, config: Config, onLine?: Progress): Promise<PreparedImage> {
+async function buildSwebench(
+  task: Task,
+  env: Extract<Task['environment'], { kind: 'swebench' }>,
+  config: Config,
+  onLine?: Progress,
+): Promise<PreparedImage> {
   for (const name of [env.officialImage, ...env.officialImageAliases]) {
     if (await imageExists(name)) return { image: name, how: 'official' };
   }
@@ -115,11 +155,14 @@ async function buildSwebench(task: Task, env: Extract<Task['environment'], { kin
   if (!recipe) {
     throw new ImageError(
       `${task.source} [${task.id}]: no image ${env.officialImage} on this machine and no recipe for repo ` +
-      `"${env.repo}": add swebench.recipes["${env.repo}"] (source, install) to the config, or load the official image`,
+        `"${env.repo}": add swebench.recipes["${env.repo}"] (source, install) to the config, or load the official image`,
     );
   }
-  if (!existsSync(recipe.source)) throw new ImageError(`config swebench.recipes["${env.repo}"].source: not found: ${recipe.source}`);
-  const base = (await imageExists(recipe.baseImage)) ? recipe.baseImage : mapBaseImage(recipe.baseImage, config.images.baseImages) ?? recipe.baseImage;
+  if (!existsSync(recipe.source))
+    throw new ImageError(`config swebench.recipes["${env.repo}"].source: not found: ${recipe.source}`);
+  const base = (await imageExists(recipe.baseImage))
+    ? recipe.baseImage
+    : (mapBaseImage(recipe.baseImage, config.images.baseImages) ?? recipe.baseImage);
   const install = recipe.install.map((c) => `RUN ${c}`).join('\n');
   const dockerfile = [
     `FROM ${base}`,
@@ -130,21 +173,32 @@ async function buildSwebench(task: Task, env: Extract<Task['environment'], { kin
     install,
     '',
   ].join('\n');
-  const hash = createHash('sha256').update(JSON.stringify({ recipe, base, commit: env.baseCommit, dockerfile })).digest('hex').slice(0, 16);
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ recipe, base, commit: env.baseCommit, dockerfile }))
+    .digest('hex')
+    .slice(0, 16);
   const tag = `agentscale/sweb-${slug(task.id)}:${hash}`;
   if (await imageExists(tag)) return { image: tag, how: 'cached' };
 
   const ctx = mkdtempSync(path.join(os.tmpdir(), 'agentscale-sweb-'));
   try {
     try {
-      execFileSync('git', ['clone', '--quiet', '--no-hardlinks', recipe.source, path.join(ctx, 'repo')], { stdio: 'pipe' });
-      execFileSync('git', ['-C', path.join(ctx, 'repo'), 'cat-file', '-e', `${env.baseCommit}^{commit}`], { stdio: 'pipe' });
+      execFileSync('git', ['clone', '--quiet', '--no-hardlinks', recipe.source, path.join(ctx, 'repo')], {
+        stdio: 'pipe',
+      });
+      execFileSync('git', ['-C', path.join(ctx, 'repo'), 'cat-file', '-e', `${env.baseCommit}^{commit}`], {
+        stdio: 'pipe',
+      });
     } catch (e) {
       const err = (e as { stderr?: Buffer }).stderr?.toString() ?? String(e);
       throw new ImageError(`${task.id}: cannot get base_commit ${env.baseCommit} from ${recipe.source}: ${err.trim()}`);
     }
     writeFileSync(path.join(ctx, 'Dockerfile'), dockerfile);
-    await build(asStream(tarFs.pack(ctx)), { tag, dockerfile: 'Dockerfile', labels: { 'agentscale.task': task.id } }, onLine);
+    await build(
+      asStream(tarFs.pack(ctx)),
+      { tag, dockerfile: 'Dockerfile', labels: { 'agentscale.task': task.id } },
+      onLine,
+    );
   } finally {
     rmSync(ctx, { recursive: true, force: true });
   }
@@ -162,14 +216,19 @@ export async function prepareTaskImage(task: Task, config: Config, onLine?: Prog
     case 'image': {
       if (await imageExists(env.image)) return { image: env.image, how: 'prebuilt' };
       const mapped = mapBaseImage(env.image, config.images.baseImages);
-      if (mapped && (await imageExists(mapped))) return { image: mapped, how: 'prebuilt', rewrites: [{ from: env.image, to: mapped }] };
+      if (mapped && (await imageExists(mapped)))
+        return { image: mapped, how: 'prebuilt', rewrites: [{ from: env.image, to: mapped }] };
       try {
         await new Promise<void>((resolve, reject) =>
           docker().pull(env.image, (err: Error | null, stream: NodeJS.ReadableStream) =>
-            err ? reject(err) : docker().modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve()))));
+            err ? reject(err) : docker().modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve())),
+          ),
+        );
         return { image: env.image, how: 'prebuilt' };
       } catch (e) {
-        throw new ImageError(`${task.source}: image ${env.image} is not on this machine and could not be pulled (${(e as Error).message}); load it, or map it under images.baseImages in the config`);
+        throw new ImageError(
+          `${task.source}: image ${env.image} is not on this machine and could not be pulled (${(e as Error).message}); load it, or map it under images.baseImages in the config`,
+        );
       }
     }
   }

@@ -6,7 +6,19 @@ import pino from 'pino';
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
 // The SDK's bookkeeping fields make lines long without helping a reader; LOG_FORMAT=json keeps them.
-const OMIT = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'taskToken', 'sdkComponent', 'isLocal', 'namespace', 'taskQueue', 'workflowRunId']);
+const OMIT = new Set([
+  'level',
+  'time',
+  'msg',
+  'pid',
+  'hostname',
+  'taskToken',
+  'sdkComponent',
+  'isLocal',
+  'namespace',
+  'taskQueue',
+  'workflowRunId',
+]);
 
 /** pino writes JSON lines; this turns each into one readable line. */
 const readable = {
@@ -18,7 +30,9 @@ const readable = {
         .filter(([k]) => !OMIT.has(k))
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(' ');
-      process.stderr.write(`${time} ${LEVELS[o.level as number] ?? o.level} ${o.msg ?? ''}${fields ? ` ${fields}` : ''}\n`);
+      process.stderr.write(
+        `${time} ${LEVELS[o.level as number] ?? o.level} ${o.msg ?? ''}${fields ? ` ${fields}` : ''}\n`,
+      );
     } catch {
       process.stderr.write(line);
     }

@@ -11,7 +11,14 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { ModelConfig } from '../core/config';
-import { costOf, RETRYABLE_MODEL_ERRORS, type ModelErrorKind, type ModelReply, type ModelRequest, type Usage } from '../core/model';
+import {
+  costOf,
+  RETRYABLE_MODEL_ERRORS,
+  type ModelErrorKind,
+  type ModelReply,
+  type ModelRequest,
+  type Usage,
+} from '../core/model';
 import { log } from './log';
 
 export interface ModelClient {
@@ -26,7 +33,11 @@ export class ModelError extends Error {
   retryAfterMs?: number;
   requestId?: string;
 
-  constructor(message: string, kind: ModelErrorKind, details: { status?: number; retryAfterMs?: number; requestId?: string } = {}) {
+  constructor(
+    message: string,
+    kind: ModelErrorKind,
+    details: { status?: number; retryAfterMs?: number; requestId?: string } = {},
+  ) {
     super(message);
     this.kind = kind;
     if (details.status !== undefined) this.status = details.status;
@@ -62,9 +73,21 @@ export function createModelClient(config: ModelConfig): ModelClient {
           throw new ModelError(`${where}: no API key; set the environment variable ${adapter.keyEnv}`, 'auth');
         }
         const raw = await adapter.call(key, req, opts.signal);
-        const reply: ModelReply = { ...raw, costUsd: costOf(raw.usage, config.prices[config.name]), latencyMs: Math.round(performance.now() - started) };
+        const reply: ModelReply = {
+          ...raw,
+          costUsd: costOf(raw.usage, config.prices[config.name]),
+          latencyMs: Math.round(performance.now() - started),
+        };
         log.debug(
-          { provider: config.provider, model: reply.model, requestId: reply.requestId, stopReason: reply.stopReason, usage: reply.usage, costUsd: reply.costUsd, latencyMs: reply.latencyMs },
+          {
+            provider: config.provider,
+            model: reply.model,
+            requestId: reply.requestId,
+            stopReason: reply.stopReason,
+            usage: reply.usage,
+            costUsd: reply.costUsd,
+            latencyMs: reply.latencyMs,
+          },
           'model reply',
         );
         return reply;
@@ -75,18 +98,30 @@ export function createModelClient(config: ModelConfig): ModelClient {
         if (aborted && (opts.signal?.reason as { name?: string } | undefined)?.name === 'TimeoutError') {
           err = withMessage(err, `${where}: ${DESCRIPTIONS.timeout}: no reply before the caller's deadline`, 'timeout');
         } else if (err.kind === 'timeout' && err.status === undefined) {
-          err = withMessage(err, `${where}: ${DESCRIPTIONS.timeout}: no reply within ${config.timeoutSec} s (model.timeoutSec)`);
+          err = withMessage(
+            err,
+            `${where}: ${DESCRIPTIONS.timeout}: no reply within ${config.timeoutSec} s (model.timeoutSec)`,
+          );
         }
         if (err.kind === 'auth' && !err.message.includes(adapter.keyEnv)) {
           err = withMessage(err, `${err.message} (the key is read from the environment variable ${adapter.keyEnv})`);
         }
         // Servers may echo what they were sent; the key must not travel on in an error. (Keys too
         // short to be real ones are left alone: replacing every "k" would only garble the message.)
-        if (key && key.length >= 8 && err.message.includes(key)) err = withMessage(err, err.message.split(key).join('[redacted]'));
+        if (key && key.length >= 8 && err.message.includes(key))
+          err = withMessage(err, err.message.split(key).join('[redacted]'));
         // A cancelled call is the caller's doing, a retryable one routine; the rest need attention.
         const level = aborted ? 'debug' : err.retryable ? 'info' : 'warn';
         log[level](
-          { provider: config.provider, model: config.name, kind: err.kind, status: err.status, requestId: err.requestId, retryAfterMs: err.retryAfterMs, latencyMs: Math.round(performance.now() - started) },
+          {
+            provider: config.provider,
+            model: config.name,
+            kind: err.kind,
+            status: err.status,
+            requestId: err.requestId,
+            retryAfterMs: err.retryAfterMs,
+            latencyMs: Math.round(performance.now() - started),
+          },
           err.message,
         );
         throw err;
@@ -155,7 +190,9 @@ function anthropicStopReason(reason: string | null): ModelReply['stopReason'] {
  */
 function openaiAdapter(config: ModelConfig): Adapter {
   const keyEnv = config.apiKeyEnv ?? 'OPENAI_API_KEY';
-  const sdk = memoByKey((apiKey) => new OpenAI({ apiKey, baseURL: config.baseUrl, maxRetries: 0, timeout: config.timeoutSec * 1000 }));
+  const sdk = memoByKey(
+    (apiKey) => new OpenAI({ apiKey, baseURL: config.baseUrl, maxRetries: 0, timeout: config.timeoutSec * 1000 }),
+  );
   return {
     keyEnv,
     key: () => process.env[keyEnv] || 'none',
@@ -266,7 +303,11 @@ export function classifyModelError(e: unknown, where = 'model API'): ModelError 
   if (e instanceof Anthropic.APIUserAbortError || e instanceof OpenAI.APIUserAbortError || name === 'AbortError') {
     return new ModelError(`${where}: the request was aborted`, 'other');
   }
-  if (e instanceof Anthropic.APIConnectionTimeoutError || e instanceof OpenAI.APIConnectionTimeoutError || name === 'TimeoutError') {
+  if (
+    e instanceof Anthropic.APIConnectionTimeoutError ||
+    e instanceof OpenAI.APIConnectionTimeoutError ||
+    name === 'TimeoutError'
+  ) {
     return new ModelError(`${where}: ${DESCRIPTIONS.timeout}: no reply within the client timeout`, 'timeout');
   }
   if (e instanceof Anthropic.APIConnectionError || e instanceof OpenAI.APIConnectionError) {
@@ -291,7 +332,10 @@ export function classifyModelError(e: unknown, where = 'model API'): ModelError 
 }
 
 /** The explanation in an error body: Anthropic's {type:'error', error:{type, message}} or OpenAI's {error:{message, type, code}}. */
-function errorBody(e: InstanceType<typeof Anthropic.APIError> | InstanceType<typeof OpenAI.APIError>): { type?: string; message: string } {
+function errorBody(e: InstanceType<typeof Anthropic.APIError> | InstanceType<typeof OpenAI.APIError>): {
+  type?: string;
+  message: string;
+} {
   const body = e.error as { error?: { type?: string; message?: string }; type?: string; message?: string } | undefined;
   const inner = body?.error ?? body;
   const type = typeof inner?.type === 'string' && inner.type !== 'error' ? inner.type : undefined;
@@ -310,5 +354,9 @@ function causeChain(e: unknown): string {
 }
 
 function withMessage(err: ModelError, message: string, kind: ModelErrorKind = err.kind): ModelError {
-  return new ModelError(message, kind, { status: err.status, retryAfterMs: err.retryAfterMs, requestId: err.requestId });
+  return new ModelError(message, kind, {
+    status: err.status,
+    retryAfterMs: err.retryAfterMs,
+    requestId: err.requestId,
+  });
 }

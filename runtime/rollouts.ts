@@ -51,7 +51,9 @@ export const rolloutPaths = (runDir: string, taskId: string, rolloutId: string) 
 export type RolloutPaths = ReturnType<typeof rolloutPaths>;
 
 /** Every step with a model reply on disk, in order, with its observation when it has one. */
-export function storedSteps(p: RolloutPaths): { step: number; model: StoredModelStep; observation?: StoredObservation }[] {
+export function storedSteps(
+  p: RolloutPaths,
+): { step: number; model: StoredModelStep; observation?: StoredObservation }[] {
   const out: { step: number; model: StoredModelStep; observation?: StoredObservation }[] = [];
   for (let step = 1; ; step++) {
     const model = readIfExists<StoredModelStep>(p.model(step));
@@ -116,13 +118,22 @@ export function buildTrajectory(p: RolloutPaths, result: RolloutResult, submissi
     messages.push({
       role: 'assistant',
       content: model.reply.text,
-      extra: { step, usage: model.reply.usage, cost: model.reply.costUsd, stop_reason: model.reply.stopReason, request_id: model.reply.requestId },
+      extra: {
+        step,
+        usage: model.reply.usage,
+        cost: model.reply.costUsd,
+        stop_reason: model.reply.stopReason,
+        request_id: model.reply.requestId,
+      },
     });
     if (obs) {
       messages.push({
         role: 'user',
         content: obs.message,
-        extra: obs.command === undefined ? { format_error: true } : { returncode: obs.exitCode, timed_out: obs.timedOut, duration_ms: obs.durationMs },
+        extra:
+          obs.command === undefined
+            ? { format_error: true }
+            : { returncode: obs.exitCode, timed_out: obs.timedOut, duration_ms: obs.durationMs },
       });
     }
   }
@@ -130,7 +141,11 @@ export function buildTrajectory(p: RolloutPaths, result: RolloutResult, submissi
     info: {
       exit_status: result.exitStatus,
       submission,
-      model_stats: { instance_cost: result.costUsd ?? 0, api_calls: result.apiCalls, cost_known: result.costUsd !== null },
+      model_stats: {
+        instance_cost: result.costUsd ?? 0,
+        api_calls: result.apiCalls,
+        cost_known: result.costUsd !== null,
+      },
       model: prompt.model,
       agentscale: { rollout_id: result.rolloutId, steps: result.steps, passed: result.passed, detail: result.detail },
     },

@@ -43,8 +43,7 @@ export interface SandboxSpec {
 // (what --init would do) and, unlike docker-init, survives a command's `kill -9 -1` (the kernel
 // never delivers kill(-1) to PID 1; docker-init would exit with its killed child and take the
 // container down). TERM (docker stop/rm) ends it at once.
-const PID1_SCRIPT =
-  "trap 'exit 0' TERM INT HUP; while :; do sleep infinity & wait $!; [ $? -eq 1 ] && sleep 1; done";
+const PID1_SCRIPT = "trap 'exit 0' TERM INT HUP; while :; do sleep infinity & wait $!; [ $? -eq 1 ] && sleep 1; done";
 
 let storageOptSupported: boolean | undefined;
 
@@ -188,8 +187,19 @@ export async function execInSandbox(req: ExecRequest): Promise<ExecResult> {
   for (const k of Object.keys(req.env ?? {})) {
     if (!ENV_KEY.test(k)) throw new TypeError(`invalid environment variable name: ${JSON.stringify(k)}`);
   }
-  if (req.command.includes('\u0000') || req.cwd?.includes('\u0000') || Object.values(req.env ?? {}).some((v) => v.includes('\u0000'))) {
-    return { exitCode: 2, output: 'agentscale: the command contains a NUL byte, which no shell can run', outputBytes: 0, truncated: false, timedOut: false, durationMs: 0 };
+  if (
+    req.command.includes('\u0000') ||
+    req.cwd?.includes('\u0000') ||
+    Object.values(req.env ?? {}).some((v) => v.includes('\u0000'))
+  ) {
+    return {
+      exitCode: 2,
+      output: 'agentscale: the command contains a NUL byte, which no shell can run',
+      outputBytes: 0,
+      truncated: false,
+      timedOut: false,
+      durationMs: 0,
+    };
   }
   return runInShell(req.containerId, req.user || undefined, {
     command: req.command,
@@ -223,7 +233,9 @@ function relInContainer(containerPath: string): string {
 async function putTar(containerId: string, archive: NodeJS.ReadableStream | tar.Pack): Promise<void> {
   try {
     // tar-stream's Pack is a streamx stream: pipe-compatible, though not typed as a node stream.
-    await getDocker().getContainer(containerId).putArchive(archive as NodeJS.ReadableStream, { path: '/' });
+    await getDocker()
+      .getContainer(containerId)
+      .putArchive(archive as NodeJS.ReadableStream, { path: '/' });
   } catch (err) {
     throw archiveError(containerId, err);
   }
@@ -258,20 +270,33 @@ export async function copyIntoSandbox(
   if (!st.isFile()) throw new TypeError(`not a file or folder: ${hostPath}`);
   if (!target) throw new TypeError('container path names no file');
   const p = tar.pack();
-  const entry = p.entry({ name: target, size: st.size, mode: st.mode & 0o7777, uid, gid, mtime: st.mtime, type: 'file' }, (err) => {
-    if (err) p.destroy(err);
-    else p.finalize();
-  });
-  createReadStream(hostPath).on('error', (e) => p.destroy(e)).pipe(entry);
+  const entry = p.entry(
+    { name: target, size: st.size, mode: st.mode & 0o7777, uid, gid, mtime: st.mtime, type: 'file' },
+    (err) => {
+      if (err) p.destroy(err);
+      else p.finalize();
+    },
+  );
+  createReadStream(hostPath)
+    .on('error', (e) => p.destroy(e))
+    .pipe(entry);
   await putTar(containerId, p);
 }
 
 /** Writes `content` to `containerPath` (parents created), owned by root, mode 0644 by default. */
-export async function writeFileToSandbox(containerId: string, containerPath: string, content: string | Buffer, mode = 0o644): Promise<void> {
+export async function writeFileToSandbox(
+  containerId: string,
+  containerPath: string,
+  content: string | Buffer,
+  mode = 0o644,
+): Promise<void> {
   const target = relInContainer(containerPath);
   if (!target) throw new TypeError('container path names no file');
   const p = tar.pack();
-  p.entry({ name: target, mode, uid: 0, gid: 0, mtime: new Date(), type: 'file' }, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
+  p.entry(
+    { name: target, mode, uid: 0, gid: 0, mtime: new Date(), type: 'file' },
+    typeof content === 'string' ? Buffer.from(content, 'utf8') : content,
+  );
   p.finalize();
   await putTar(containerId, p);
 }
@@ -343,7 +368,9 @@ export async function removeSandbox(nameOrId: string): Promise<void> {
   }
   dropShells((c) => names.has(c) || (info !== undefined && c.length >= 12 && info.Id.startsWith(c)));
   try {
-    await getDocker().getContainer(info?.Id ?? nameOrId).remove({ force: true, v: true });
+    await getDocker()
+      .getContainer(info?.Id ?? nameOrId)
+      .remove({ force: true, v: true });
   } catch (err) {
     if (isNotFound(err)) return;
     if (statusOf(err) === 409 && /already in progress/i.test(String((err as Error).message))) return;

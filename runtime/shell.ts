@@ -222,7 +222,10 @@ export class CommandServer {
 
   private waitReady(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`command server did not start within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`command server did not start within ${READY_TIMEOUT_MS} ms`)),
+        READY_TIMEOUT_MS,
+      );
       this.readyWaiter = {
         resolve: () => {
           clearTimeout(timer);
@@ -286,7 +289,10 @@ export class CommandServer {
         return;
       }
       if (at > 0) this.addPart(p, this.buf.subarray(0, at));
-      const fields = this.buf.subarray(at + p.token.length, nl).toString('latin1').split(' ');
+      const fields = this.buf
+        .subarray(at + p.token.length, nl)
+        .toString('latin1')
+        .split(' ');
       this.buf = this.buf.subarray(nl + 1);
       if (fields[0] === 'S') {
         p.head = Buffer.concat(p.parts);
@@ -354,7 +360,9 @@ export class CommandServer {
     const cwd = Buffer.from(req.cwd ?? '', 'utf8');
     const cmd = Buffer.from(req.command, 'utf8');
     chunks.push(
-      Buffer.from(`${nonce} ${(timeoutMs / 1000).toFixed(3)} ${timeoutMs} ${cap} ${cwd.length} ${cmd.length} ${envEntries.length}\n`),
+      Buffer.from(
+        `${nonce} ${(timeoutMs / 1000).toFixed(3)} ${timeoutMs} ${cap} ${cwd.length} ${cmd.length} ${envEntries.length}\n`,
+      ),
       cwd,
       cmd,
     );
@@ -406,7 +414,9 @@ export class CommandServer {
     this.ended = true;
     const waiter = this.readyWaiter;
     this.readyWaiter = undefined;
-    waiter?.reject(new Error(`command server exited before it was ready${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`));
+    waiter?.reject(
+      new Error(`command server exited before it was ready${this.stderrTail ? `: ${this.stderrTail.trim()}` : ''}`),
+    );
     const p = this.pending;
     this.pending = undefined;
     if (p) {
@@ -432,7 +442,10 @@ export class CommandServer {
     // so: look again after a short pause before blaming the command.
     await new Promise((r) => setTimeout(r, 300));
     await throwIfGone(this.containerId);
-    const how = exitCode === 137 ? 'was killed (SIGKILL: e.g. `kill -9 -1`, or the out-of-memory killer)' : `exited (status ${exitCode ?? 'unknown'})`;
+    const how =
+      exitCode === 137
+        ? 'was killed (SIGKILL: e.g. `kill -9 -1`, or the out-of-memory killer)'
+        : `exited (status ${exitCode ?? 'unknown'})`;
     const text =
       `[agentscale: the shell running this command ${how}; its output is lost. ` +
       'The next command starts a fresh shell.]' +

@@ -52,7 +52,10 @@ export const workerConnection = (config: Config, server: ServerHandle) =>
 function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ port, host });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.setTimeout(timeoutMs, () => done(false));
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
@@ -62,7 +65,8 @@ function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<bo
 /** The Temporal CLI: explicit path, then PATH, then the project's tools folder. */
 export function findTemporalCli(config: Config): string | undefined {
   if (config.temporal.cliPath) {
-    if (!existsSync(config.temporal.cliPath)) throw new Error(`temporal.cliPath / TEMPORAL_CLI_PATH: no such file: ${config.temporal.cliPath}`);
+    if (!existsSync(config.temporal.cliPath))
+      throw new Error(`temporal.cliPath / TEMPORAL_CLI_PATH: no such file: ${config.temporal.cliPath}`);
     return config.temporal.cliPath;
   }
   const which = spawnSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8' });
@@ -74,18 +78,27 @@ export function findTemporalCli(config: Config): string | undefined {
 export function devServerArgs(config: Config, dbFile: string): string[] {
   const { port, uiPort } = config.temporal.devServer;
   return [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--db-filename', dbFile,
-    '--namespace', config.temporal.namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    dbFile,
+    '--namespace',
+    config.temporal.namespace,
+    '--log-level',
+    'warn',
     // WAL with synchronous=NORMAL: commits survive a crash of any process (the server's too), and
     // only an OS crash or power cut can lose the last ones. Measured 4-6x lower server latency
     // than SQLite's default rollback journal under 32 rollouts in flight (scripts/bench-orchestration.ts).
-    '--sqlite-pragma', 'journal_mode=wal',
-    '--sqlite-pragma', 'synchronous=normal',
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
     ...searchAttributeArgs(),
   ];
 }
@@ -178,7 +191,11 @@ export async function ensureServer(config: Config): Promise<ServerHandle> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'cached-download', downloadDir: paths.tools },
-      ip: '127.0.0.1', port, uiPort, dbFilename: paths.temporalDb, namespace,
+      ip: '127.0.0.1',
+      port,
+      uiPort,
+      dbFilename: paths.temporalDb,
+      namespace,
       extraArgs: searchAttributeArgs(),
     },
   });
@@ -188,7 +205,8 @@ export async function ensureServer(config: Config): Promise<ServerHandle> {
 /** Runs the dev server in the foreground (the `server` command). Resolves with its exit code. */
 export function runServerForeground(config: Config): Promise<number> {
   const cli = findTemporalCli(config);
-  if (!cli) throw new Error('no Temporal CLI found: set TEMPORAL_CLI_PATH, put `temporal` on PATH, or run scripts/setup.sh');
+  if (!cli)
+    throw new Error('no Temporal CLI found: set TEMPORAL_CLI_PATH, put `temporal` on PATH, or run scripts/setup.sh');
   const paths = dataPaths(config);
   mkdirSync(path.dirname(paths.temporalDb), { recursive: true });
   const child = spawn(cli, devServerArgs(config, paths.temporalDb), { stdio: 'inherit' });
@@ -231,7 +249,10 @@ export interface OwnedDevServer {
  * A dev server owned by the caller (tests, benchmarks): free ports, the given database file (or
  * none: in memory), output to `logFile`, stopped by `stop()`. Never the user's server.
  */
-export async function startDevServer(config: Config, opts: { dbFile?: string; logFile: string; extraArgs?: string[] }): Promise<OwnedDevServer> {
+export async function startDevServer(
+  config: Config,
+  opts: { dbFile?: string; logFile: string; extraArgs?: string[] },
+): Promise<OwnedDevServer> {
   const cli = findTemporalCli(config);
   if (!cli) throw new Error('no Temporal CLI: run scripts/setup.sh first');
   const port = await freePort();
@@ -249,5 +270,7 @@ export async function startDevServer(config: Config, opts: { dbFile?: string; lo
   };
   if (await waitServing(address, 60_000, exited(child))) return { address, uiPort, process: child, stop };
   await stop();
-  throw new Error(`the Temporal dev server did not start on ${address} (log: ${opts.logFile})\n${existsSync(opts.logFile) ? readFileSync(opts.logFile, 'utf8').slice(-2000) : ''}`);
+  throw new Error(
+    `the Temporal dev server did not start on ${address} (log: ${opts.logFile})\n${existsSync(opts.logFile) ? readFileSync(opts.logFile, 'utf8').slice(-2000) : ''}`,
+  );
 }

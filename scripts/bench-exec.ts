@@ -100,7 +100,9 @@ async function main(): Promise<void> {
     console.log(`command: bash -lc ${JSON.stringify(CMD)}   iterations: ${N} (after ${WARMUP} warm-up), cpus=${CPUS}`);
     console.log(`${'method'.padEnd(18)}${'median ms'.padStart(11)}${'p90 ms'.padStart(10)}${'vs CLI'.padStart(9)}`);
     for (const s of stats) {
-      console.log(`${s.m.padEnd(18)}${s.median.toFixed(2).padStart(11)}${s.p90.toFixed(2).padStart(10)}${`${(s.median / cli.median).toFixed(2)}x`.padStart(9)}`);
+      console.log(
+        `${s.m.padEnd(18)}${s.median.toFixed(2).padStart(11)}${s.p90.toFixed(2).padStart(10)}${`${(s.median / cli.median).toFixed(2)}x`.padStart(9)}`,
+      );
     }
     for (const s of stats) if (s !== cli) console.log(`${s.m} / docker CLI = ${(s.median / cli.median).toFixed(2)}x`);
   } finally {

@@ -31,7 +31,10 @@ const REPEAT = arg('repeat', 3);
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'agentscale-bench-tournament-'));
 const double = await startMessagesApiDouble({ latencyMs: L });
-const server = await startDevServer(loadConfig(path.join(PROJECT_ROOT, 'agentscale.yaml')), { dbFile: path.join(tmp, 'temporal.db'), logFile: path.join(tmp, 'server.log') });
+const server = await startDevServer(loadConfig(path.join(PROJECT_ROOT, 'agentscale.yaml')), {
+  dbFile: path.join(tmp, 'temporal.db'),
+  logFile: path.join(tmp, 'server.log'),
+});
 try {
   const config = ConfigSchema.parse({
     dataDir: tmp,
@@ -54,8 +57,24 @@ try {
   for (let i = 0; i < N; i++) {
     const rolloutId = `it0-r${i}`;
     const p = rolloutPaths(runDir, task!.id, rolloutId);
-    writeResult(p, { taskId: task!.id, rolloutId, exitStatus: 'Submitted', steps: 3, apiCalls: 3, costUsd: null, sandboxRestarts: 0, durationMs: 0, patchBytes: 1 });
-    writeJson(path.join(p.dir, 'summary.json'), { rolloutId, text: `[plan ${i === 5 ? 'solve' : 'giveUp'}] attempt ${i}`, fallback: false, attempts: 1, costUsd: 0 });
+    writeResult(p, {
+      taskId: task!.id,
+      rolloutId,
+      exitStatus: 'Submitted',
+      steps: 3,
+      apiCalls: 3,
+      costUsd: null,
+      sandboxRestarts: 0,
+      durationMs: 0,
+      patchBytes: 1,
+    });
+    writeJson(path.join(p.dir, 'summary.json'), {
+      rolloutId,
+      text: `[plan ${i === 5 ? 'solve' : 'giveUp'}] attempt ${i}`,
+      fallback: false,
+      attempts: 1,
+      costUsd: 0,
+    });
   }
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
@@ -63,26 +82,42 @@ try {
   const rounds = Math.ceil(Math.log(N) / Math.log(G));
   const ideal = rounds * L;
   const times: number[] = [];
-  await runWorker(worker, (async () => {
-    for (let r = 0; r < REPEAT; r++) {
-      const selectId = `bench-${r}`;
-      const calls = double.calls.length;
-      const started = performance.now();
-      await client.workflow.execute(selectRun, {
-        workflowId: `synthetic/${selectId}`, taskQueue: 'bench-tournament',
-        args: [{ selectId, runId: 'synthetic', runDir, tasks: [taskRef(task!)], concurrency: 1,
-          spec: { groupSize: G, votes: V, seed: r, judgeInput: 'summaries' },
-          modelRetry: { maxAttempts: 3, initialIntervalSec: 1, maxIntervalSec: 5 } }],
-      });
-      const ms = performance.now() - started;
-      times.push(ms);
-      const made = double.calls.length - calls;
-      console.log(`run ${r + 1}: ${(ms / 1000).toFixed(2)} s, ${made} judge calls${made > (N - 1) * V ? ` (${made - (N - 1) * V} tie breaks)` : ''}`);
-    }
-  })());
+  await runWorker(
+    worker,
+    (async () => {
+      for (let r = 0; r < REPEAT; r++) {
+        const selectId = `bench-${r}`;
+        const calls = double.calls.length;
+        const started = performance.now();
+        await client.workflow.execute(selectRun, {
+          workflowId: `synthetic/${selectId}`,
+          taskQueue: 'bench-tournament',
+          args: [
+            {
+              selectId,
+              runId: 'synthetic',
+              runDir,
+              tasks: [taskRef(task!)],
+              concurrency: 1,
+              spec: { groupSize: G, votes: V, seed: r, judgeInput: 'summaries' },
+              modelRetry: { maxAttempts: 3, initialIntervalSec: 1, maxIntervalSec: 5 },
+            },
+          ],
+        });
+        const ms = performance.now() - started;
+        times.push(ms);
+        const made = double.calls.length - calls;
+        console.log(
+          `run ${r + 1}: ${(ms / 1000).toFixed(2)} s, ${made} judge calls${made > (N - 1) * V ? ` (${made - (N - 1) * V} tie breaks)` : ''}`,
+        );
+      }
+    })(),
+  );
   await connection.close();
   const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
-  console.log(`\n${N} candidates, G=${G}, V=${V}, judge latency ${L} ms: ideal ${rounds} rounds x L = ${(ideal / 1000).toFixed(2)} s`);
+  console.log(
+    `\n${N} candidates, G=${G}, V=${V}, judge latency ${L} ms: ideal ${rounds} rounds x L = ${(ideal / 1000).toFixed(2)} s`,
+  );
   console.log(`measured median ${(median / 1000).toFixed(2)} s; ratio to ideal ${(median / ideal).toFixed(2)}x`);
 } finally {
   await double.close();

@@ -11,9 +11,18 @@ const flag = (name: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : undefined;
 };
-const tasks = await loadDatasets(['harbor', 'terminal-bench', 'swebench/instances.jsonl'].map((d) => `${PROJECT_ROOT}/examples/${d}`));
+const tasks = await loadDatasets(
+  ['harbor', 'terminal-bench', 'swebench/instances.jsonl'].map((d) => `${PROJECT_ROOT}/examples/${d}`),
+);
 // One rollout in four solves its task, so selection has something to find.
-const behaviours = Object.fromEntries(tasks.map((t) => [t.id, ['giveUp', 'solve', 'giveUp', 'giveUp'] satisfies Behaviour[]]));
-const double = await startMessagesApiDouble({ port: flag('--port'), latencyMs: flag('--latency-ms') ?? 20, reply: scriptedAgent(tasks, behaviours).reply });
+const behaviours = Object.fromEntries(
+  tasks.map((t) => [t.id, ['giveUp', 'solve', 'giveUp', 'giveUp'] satisfies Behaviour[]]),
+);
+const double = await startMessagesApiDouble({
+  port: flag('--port'),
+  latencyMs: flag('--latency-ms') ?? 20,
+  reply: scriptedAgent(tasks, behaviours).reply,
+});
 console.log(double.baseUrl.anthropic);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => void double.close().then(() => process.exit(0)));
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => void double.close().then(() => process.exit(0)));

@@ -7,6 +7,7 @@ cd "$root"
 bash scripts/setup.sh
 npx tsc --noEmit
 npx eslint .
+npx prettier --check . >/dev/null || { npx prettier --list-different .; echo 'format with: npx prettier --write .' >&2; exit 1; }
 # Containers of ours that exist before the tests (a user's own runs) are not the tests' to judge.
 managed() { docker ps -aq --no-trunc --filter label=agentscale.managed=true | sort; }
 before=$(managed)

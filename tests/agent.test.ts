@@ -1,8 +1,16 @@
 // The bash agent's protocol and the run report, as pure functions.
 import { describe, expect, it } from 'vitest';
 import {
-  AgentConfigSchema, instancePrompt, limitReached, observationMessage, parseReply, parseSubmission, render, stepSummary,
-  submitCommand, SUBMIT_SENTINEL,
+  AgentConfigSchema,
+  instancePrompt,
+  limitReached,
+  observationMessage,
+  parseReply,
+  parseSubmission,
+  render,
+  stepSummary,
+  submitCommand,
+  SUBMIT_SENTINEL,
 } from '../core/agent';
 import { costOf } from '../core/model';
 import { runReport, type RolloutOutcome } from '../core/report';
@@ -22,7 +30,10 @@ describe('replies', () => {
   });
 
   it('a submission is output whose first line is the sentinel', () => {
-    expect(parseSubmission(`${SUBMIT_SENTINEL}\ndiff --git a/x b/x\n`)).toEqual({ submitted: true, submission: 'diff --git a/x b/x\n' });
+    expect(parseSubmission(`${SUBMIT_SENTINEL}\ndiff --git a/x b/x\n`)).toEqual({
+      submitted: true,
+      submission: 'diff --git a/x b/x\n',
+    });
     expect(parseSubmission(`\n${SUBMIT_SENTINEL}`)).toEqual({ submitted: true, submission: '' });
     expect(parseSubmission(`echo ${SUBMIT_SENTINEL}`).submitted).toBe(false);
     expect(parseSubmission(`building...\n${SUBMIT_SENTINEL}`).submitted).toBe(false);
@@ -30,7 +41,11 @@ describe('replies', () => {
 });
 
 describe('prompts', () => {
-  const swe = { instruction: 'Fix the bug in calc.', workdir: '/testbed', verifier: { kind: 'swebench' } } as unknown as Task;
+  const swe = {
+    instruction: 'Fix the bug in calc.',
+    workdir: '/testbed',
+    verifier: { kind: 'swebench' },
+  } as unknown as Task;
   const tb = { instruction: 'Count the lines.', verifier: { kind: 'terminal-bench' } } as unknown as Task;
 
   it('render fills known names and leaves unknown ones visible', () => {
@@ -49,8 +64,12 @@ describe('prompts', () => {
   });
 
   it('observations show the return code and output; timeouts say so', () => {
-    expect(observationMessage({ exitCode: 2, output: 'no such file', timedOut: false }, 'ls x', config)).toBe('<returncode>2</returncode>\n<output>\nno such file\n</output>');
-    expect(observationMessage({ exitCode: 124, output: '', timedOut: true }, 'sleep 99', config)).toMatch(/<command>sleep 99<\/command> timed out after 60 seconds/);
+    expect(observationMessage({ exitCode: 2, output: 'no such file', timedOut: false }, 'ls x', config)).toBe(
+      '<returncode>2</returncode>\n<output>\nno such file\n</output>',
+    );
+    expect(observationMessage({ exitCode: 124, output: '', timedOut: true }, 'sleep 99', config)).toMatch(
+      /<command>sleep 99<\/command> timed out after 60 seconds/,
+    );
   });
 
   it('step summaries are one short line', () => {
@@ -68,7 +87,9 @@ describe('limits', () => {
     expect(limitReached({ steps: 1, costUsd: 1.01, elapsedMs: 1000 }, limits, 60)).toBe('LimitsExceeded');
     expect(limitReached({ steps: 1, costUsd: null, elapsedMs: 1000 }, limits, 60)).toBeUndefined();
     expect(limitReached({ steps: 1, costUsd: 0, elapsedMs: 60_000 }, limits, 60)).toBe('TimeExceeded');
-    expect(limitReached({ steps: 500, costUsd: 99, elapsedMs: 1 }, { ...limits, stepLimit: 0, costLimitUsd: 0 }, 60)).toBeUndefined();
+    expect(
+      limitReached({ steps: 500, costUsd: 99, elapsedMs: 1 }, { ...limits, stepLimit: 0, costLimitUsd: 0 }, 60),
+    ).toBeUndefined();
   });
 
   it('cost from usage and prices, cache tokens at their own price', () => {
@@ -79,14 +100,23 @@ describe('limits', () => {
 });
 
 describe('run report', () => {
-  const r = (taskId: string, rolloutId: string, passed: boolean, costUsd: number | null = 0.1): RolloutOutcome =>
-    ({ taskId, rolloutId, exitStatus: 'Submitted', steps: 4, costUsd, passed });
-  it('pass@1 is the mean over tasks of each task\'s mean; pass@N counts tasks with any pass', () => {
-    const report = runReport({ runId: 'x', strategy: 'sample', model: 'm' }, new Map([
-      ['a', [r('a', 'r0', true), r('a', 'r1', false), r('a', 'r2', false), r('a', 'r3', false)]],
-      ['b', [r('b', 'r0', true), r('b', 'r1', true)]],
-      ['c', [r('c', 'r0', false, null), r('c', 'r1', false)]],
-    ]));
+  const r = (taskId: string, rolloutId: string, passed: boolean, costUsd: number | null = 0.1): RolloutOutcome => ({
+    taskId,
+    rolloutId,
+    exitStatus: 'Submitted',
+    steps: 4,
+    costUsd,
+    passed,
+  });
+  it("pass@1 is the mean over tasks of each task's mean; pass@N counts tasks with any pass", () => {
+    const report = runReport(
+      { runId: 'x', strategy: 'sample', model: 'm' },
+      new Map([
+        ['a', [r('a', 'r0', true), r('a', 'r1', false), r('a', 'r2', false), r('a', 'r3', false)]],
+        ['b', [r('b', 'r0', true), r('b', 'r1', true)]],
+        ['c', [r('c', 'r0', false, null), r('c', 'r1', false)]],
+      ]),
+    );
     expect(report.pass1).toBeCloseTo((0.25 + 1 + 0) / 3);
     expect(report.passN).toBeCloseTo(2 / 3);
     expect(report.rollouts).toBe(8);

@@ -21,7 +21,9 @@ function cli(args: string[], logFile: string): ChildProcess {
 }
 
 const exited = (p: ChildProcess) =>
-  new Promise<number>((resolve) => (p.exitCode !== null ? resolve(p.exitCode) : p.once('exit', (c) => resolve(c ?? -1))));
+  new Promise<number>((resolve) =>
+    p.exitCode !== null ? resolve(p.exitCode) : p.once('exit', (c) => resolve(c ?? -1)),
+  );
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
   const end = Date.now() + ms;
@@ -39,13 +41,31 @@ describe('worker crash', () => {
     const runId = `crash-${Date.now()}`;
     const log = (name: string) => path.join(dataDir, `${name}.log`);
 
-    const client = cli(['--config', file, 'validate', '--no-worker', '--run-id', runId, '--concurrency', '4', '--json',
-      path.join(FIXTURES, 'harbor', 'slow-oracle'), path.join(EXAMPLES, 'terminal-bench', 'count-lines'),
-      path.join(EXAMPLES, 'swebench', 'instances.jsonl')], log('client'));
+    const client = cli(
+      [
+        '--config',
+        file,
+        'validate',
+        '--no-worker',
+        '--run-id',
+        runId,
+        '--concurrency',
+        '4',
+        '--json',
+        path.join(FIXTURES, 'harbor', 'slow-oracle'),
+        path.join(EXAMPLES, 'terminal-bench', 'count-lines'),
+        path.join(EXAMPLES, 'swebench', 'instances.jsonl'),
+      ],
+      log('client'),
+    );
     // Waits until the slow oracle's solution runs in try `tryNo` (solve.sh sleeps 6 s).
     const oracleRunning = async (tryNo: number) => {
       await until(`the slow oracle container, try ${tryNo}`, async () => {
-        const boxes = await listSandboxes({ [LABEL.run]: runId, [LABEL.task]: 'slow-oracle', [LABEL.attempt]: 'oracle' });
+        const boxes = await listSandboxes({
+          [LABEL.run]: runId,
+          [LABEL.task]: 'slow-oracle',
+          [LABEL.attempt]: 'oracle',
+        });
         return boxes.some((b) => b.name.includes(`-oracle-${tryNo}-`)) ? boxes : undefined;
       });
       await new Promise((r) => setTimeout(r, 1500));
@@ -70,7 +90,12 @@ describe('worker crash', () => {
     try {
       const code = await Promise.race([
         exited(client),
-        new Promise<number>((_, reject) => setTimeout(() => reject(new Error(`client did not finish:\n${readFileSync(log('client'), 'utf8')}`)), 170_000)),
+        new Promise<number>((_, reject) =>
+          setTimeout(
+            () => reject(new Error(`client did not finish:\n${readFileSync(log('client'), 'utf8')}`)),
+            170_000,
+          ),
+        ),
       ]);
       expect(code, readFileSync(log('client'), 'utf8')).toBe(0);
     } finally {

@@ -166,7 +166,11 @@ describe('shipped examples', () => {
       verifier: {
         kind: 'swebench',
         failToPass: ['tests/test_calc.py::test_subtract'],
-        passToPass: ['tests/test_calc.py::test_add', 'tests/test_calc.py::test_divide_exact', 'tests/test_calc.py::test_mean'],
+        passToPass: [
+          'tests/test_calc.py::test_add',
+          'tests/test_calc.py::test_divide_exact',
+          'tests/test_calc.py::test_mean',
+        ],
       },
       metadata: { instance_id: 'example__calc-1', hints_text: 'Look at calc/ops.py.' },
     });
@@ -304,7 +308,8 @@ future_setting = [1, 2]
       harborFiles({
         'environment/Dockerfile': undefined,
         'environment/docker/Dockerfile.main': 'FROM ubuntu:24.04\n',
-        'environment/docker-compose.yaml': 'services:\n  main:\n    build:\n      context: docker\n      dockerfile: Dockerfile.main\n',
+        'environment/docker-compose.yaml':
+          'services:\n  main:\n    build:\n      context: docker\n      dockerfile: Dockerfile.main\n',
       }),
     );
     const [t] = await loadDataset(ok);
@@ -345,7 +350,8 @@ future_setting = [1, 2]
   it('names the field of a wrong type', async () => {
     const dir = await makeTree(
       harborFiles({
-        'task.toml': '[verifier]\ntimeout_sec = "soon"\n[environment]\nmemory = "lots"\ncpus = -1\nallow_internet = "yes"\n',
+        'task.toml':
+          '[verifier]\ntimeout_sec = "soon"\n[environment]\nmemory = "lots"\ncpus = -1\nallow_internet = "yes"\n',
       }),
     );
     const issues = await issuesOf(loadDataset(dir));
@@ -414,21 +420,32 @@ describe('Terminal-Bench 1 loader', () => {
 
   it('rejects a multi-service docker-compose', async () => {
     const dir = await makeTree(
-      tbFiles({ 'docker-compose.yaml': 'services:\n  client:\n    build:\n      dockerfile: Dockerfile\n  server:\n    image: nginx\n' }),
+      tbFiles({
+        'docker-compose.yaml':
+          'services:\n  client:\n    build:\n      dockerfile: Dockerfile\n  server:\n    image: nginx\n',
+      }),
     );
     const issues = await issuesOf(loadDataset(dir));
-    expect(issues).toEqual([expect.objectContaining({ field: 'services', message: expect.stringMatching(/not supported yet/) })]);
+    expect(issues).toEqual([
+      expect.objectContaining({ field: 'services', message: expect.stringMatching(/not supported yet/) }),
+    ]);
   });
 });
 
 describe('SWE-bench loader', () => {
   it('reads a JSON list, a single object, and real lists for FAIL_TO_PASS/PASS_TO_PASS', async () => {
     const dir = await makeTree({
-      'list.json': JSON.stringify([instance(), instance({ instance_id: 'owner__proj-2', FAIL_TO_PASS: ['a', 'b'], PASS_TO_PASS: ['c'] })]),
+      'list.json': JSON.stringify([
+        instance(),
+        instance({ instance_id: 'owner__proj-2', FAIL_TO_PASS: ['a', 'b'], PASS_TO_PASS: ['c'] }),
+      ]),
       'one.json': JSON.stringify(instance({ patch: undefined, environment_setup_commit: null })),
     });
     const list = await loadDataset(path.join(dir, 'list.json'));
-    expect(list.map((t) => t.verifier.kind === 'swebench' && t.verifier.failToPass)).toEqual([['tests/test_x.py::test_a'], ['a', 'b']]);
+    expect(list.map((t) => t.verifier.kind === 'swebench' && t.verifier.failToPass)).toEqual([
+      ['tests/test_x.py::test_a'],
+      ['a', 'b'],
+    ]);
     const [one] = await loadDataset(path.join(dir, 'one.json'));
     expect(one!.solution).toEqual({ kind: 'none' });
     expect(one!.environment).toEqual({
@@ -437,10 +454,16 @@ describe('SWE-bench loader', () => {
       baseCommit: 'abc123',
       version: '1.0',
       officialImage: 'sweb.eval.x86_64.owner_1776_proj-1',
-      officialImageAliases: ['swebench/sweb.eval.x86_64.owner_1776_proj-1:latest', 'sweb.eval.x86_64.owner__proj-1:latest'],
+      officialImageAliases: [
+        'swebench/sweb.eval.x86_64.owner_1776_proj-1:latest',
+        'sweb.eval.x86_64.owner__proj-1:latest',
+      ],
     });
     // Every instance field is kept, in its original encoding.
-    expect(one!.metadata).toMatchObject({ FAIL_TO_PASS: '["tests/test_x.py::test_a"]', created_at: '2024-01-01T00:00:00Z' });
+    expect(one!.metadata).toMatchObject({
+      FAIL_TO_PASS: '["tests/test_x.py::test_a"]',
+      created_at: '2024-01-01T00:00:00Z',
+    });
   });
 
   it('names official images like the SWE-bench harness', () => {
@@ -456,7 +479,12 @@ describe('SWE-bench loader', () => {
   });
 
   it('reports the JSONL line of a bad line and keeps checking the others', async () => {
-    const lines = [JSON.stringify(instance()), '', '{"instance_id": "broken", ', JSON.stringify(instance({ instance_id: 'x__y-2', repo: 42 }))];
+    const lines = [
+      JSON.stringify(instance()),
+      '',
+      '{"instance_id": "broken", ',
+      JSON.stringify(instance({ instance_id: 'x__y-2', repo: 42 })),
+    ];
     const dir = await makeTree({ 'instances.jsonl': lines.join('\n') + '\n' });
     const file = path.join(dir, 'instances.jsonl');
     const issues = await issuesOf(loadDataset(file));
@@ -467,7 +495,9 @@ describe('SWE-bench loader', () => {
   });
 
   it('treats a .json file holding JSONL as JSONL', async () => {
-    const dir = await makeTree({ 'i.json': [instance(), instance({ instance_id: 'b__c-1' })].map((i) => JSON.stringify(i)).join('\n') });
+    const dir = await makeTree({
+      'i.json': [instance(), instance({ instance_id: 'b__c-1' })].map((i) => JSON.stringify(i)).join('\n'),
+    });
     expect(await loadDataset(path.join(dir, 'i.json'))).toHaveLength(2);
   });
 
@@ -508,7 +538,8 @@ describe('loadDataset / loadDatasets', () => {
     const good = harborFiles();
     const files: Record<string, string> = { 'README.md': 'a dataset\n' };
     for (const [k, v] of Object.entries(good)) files[`good/${k}`] = v;
-    for (const [k, v] of Object.entries(harborFiles({ 'task.toml': '[agent]\ntimeout_sec = "x"\n' }))) files[`bad-toml/${k}`] = v;
+    for (const [k, v] of Object.entries(harborFiles({ 'task.toml': '[agent]\ntimeout_sec = "x"\n' })))
+      files[`bad-toml/${k}`] = v;
     for (const [k, v] of Object.entries(harborFiles({ 'instruction.md': undefined }))) files[`no-instr/${k}`] = v;
     for (const [k, v] of Object.entries(tbFiles({ 'task.yaml': 'difficulty: easy\n' }))) files[`tb-bad/${k}`] = v;
     files['.hidden/whatever.txt'] = 'x';
@@ -534,10 +565,14 @@ describe('loadDataset / loadDatasets', () => {
 
   it('rejects duplicate ids across datasets and still reports other problems', async () => {
     const a = await makeTree({ 'inst.jsonl': JSON.stringify(instance()) + '\n' });
-    const b = await makeTree({ 'inst.json': JSON.stringify([instance(), instance({ instance_id: 'z__z-1', FAIL_TO_PASS: 3 })]) });
+    const b = await makeTree({
+      'inst.json': JSON.stringify([instance(), instance({ instance_id: 'z__z-1', FAIL_TO_PASS: 3 })]),
+    });
     const issues = await issuesOf(loadDatasets([path.join(a, 'inst.jsonl'), path.join(b, 'inst.json')]));
     expect(issues).toHaveLength(2);
-    expect(issues).toContainEqual(expect.objectContaining({ field: 'FAIL_TO_PASS', file: `${path.join(b, 'inst.json')}[1]` }));
+    expect(issues).toContainEqual(
+      expect.objectContaining({ field: 'FAIL_TO_PASS', file: `${path.join(b, 'inst.json')}[1]` }),
+    );
     expect(issues).toContainEqual(
       expect.objectContaining({ field: 'id', message: expect.stringMatching(/duplicate task id "owner__proj-1"/) }),
     );

@@ -96,7 +96,11 @@ describe('SWE-bench', () => {
     const task = await one(path.join(EXAMPLES, 'swebench', 'instances.jsonl'), 'example__calc-1');
     const [oracle, nul] = await Promise.all([attempt(task, 'oracle'), attempt(task, 'null')]);
     expect(oracle.outcome.passed).toBe(true);
-    expect(oracle.outcome.report).toMatchObject({ patch_exists: true, patch_successfully_applied: true, resolved: true });
+    expect(oracle.outcome.report).toMatchObject({
+      patch_exists: true,
+      patch_successfully_applied: true,
+      resolved: true,
+    });
     const report = JSON.parse(readFileSync(path.join(oracle.logDir, 'report.json'), 'utf8'));
     expect(Object.keys(report)).toEqual([task.id]);
     expect(report[task.id].tests_status.FAIL_TO_PASS.failure).toEqual([]);
@@ -117,8 +121,15 @@ describe('SWE-bench', () => {
     const task = await one(path.join(EXAMPLES, 'swebench', 'instances.jsonl'), 'example__calc-1');
     const { image } = await prepareTaskImage(task, config);
     const logDir = mkdtempSync(path.join(os.tmpdir(), 'agentscale-eval-bad-'));
-    const garbage = 'diff --git a/nope.py b/nope.py\n--- a/nope.py\n+++ b/nope.py\n@@ -1,1 +1,1 @@\n-not here\n+still not\n';
-    const outcome = await evaluatePatch(task, garbage, sandboxSpec(task, config, image, containerName(RUN, task.id, 'garbage', 1), labels(task, 'garbage')), config, logDir);
+    const garbage =
+      'diff --git a/nope.py b/nope.py\n--- a/nope.py\n+++ b/nope.py\n@@ -1,1 +1,1 @@\n-not here\n+still not\n';
+    const outcome = await evaluatePatch(
+      task,
+      garbage,
+      sandboxSpec(task, config, image, containerName(RUN, task.id, 'garbage', 1), labels(task, 'garbage')),
+      config,
+      logDir,
+    );
     expect(outcome).toMatchObject({ passed: false, reason: 'patch does not apply' });
     expect(outcome.report).toMatchObject({ patch_exists: true, patch_successfully_applied: false, resolved: false });
     expect(readFileSync(path.join(logDir, 'apply.log'), 'utf8')).toContain('patch --batch');
@@ -130,7 +141,10 @@ describe('SWE-bench', () => {
     const official = 'sweb.eval.x86_64.example__calc-1'; // the harness's local name keeps "__"
     await getDocker().getImage(built.image).tag({ repo: official, tag: 'latest' });
     try {
-      expect(await prepareTaskImage(task, ConfigSchema.parse({}))).toEqual({ image: `${official}:latest`, how: 'official' });
+      expect(await prepareTaskImage(task, ConfigSchema.parse({}))).toEqual({
+        image: `${official}:latest`,
+        how: 'official',
+      });
     } finally {
       await getDocker().getImage(`${official}:latest`).remove();
     }
@@ -154,7 +168,11 @@ describe('image builds', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'agentscale-badbuild-'));
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path.join(dir, 'Dockerfile'), 'FROM ubuntu:24.04\nRUN echo building && exit 3\n');
-    const broken: Task = { ...task, id: 'broken-build', environment: { kind: 'dockerfile', contextDir: dir, dockerfile: 'Dockerfile' } };
+    const broken: Task = {
+      ...task,
+      id: 'broken-build',
+      environment: { kind: 'dockerfile', contextDir: dir, dockerfile: 'Dockerfile' },
+    };
     await expect(prepareTaskImage(broken, config)).rejects.toThrow(/exit 3|returned a non-zero code: 3[\s\S]*building/);
   });
 

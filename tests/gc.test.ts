@@ -13,10 +13,16 @@ const ghost = `gc-ghost-${stamp}`;
 const foreign = `gc-foreign-${stamp}`;
 
 const server = serverKey({ address: config.temporal.address!, namespace: config.temporal.namespace });
-const box = (run: string, labels: Record<string, string> = { [LABEL.server]: server }) => createSandbox({
-  name: `as-${run}`, image: 'agentscale/base:bookworm', labels: { [LABEL.run]: run, ...labels },
-  cpus: 0.5, memoryMb: 128, pids: 64, allowInternet: false,
-});
+const box = (run: string, labels: Record<string, string> = { [LABEL.server]: server }) =>
+  createSandbox({
+    name: `as-${run}`,
+    image: 'agentscale/base:bookworm',
+    labels: { [LABEL.run]: run, ...labels },
+    cpus: 0.5,
+    memoryMb: 128,
+    pids: 64,
+    allowInternet: false,
+  });
 
 afterAll(async () => {
   await removeSandboxes({ [LABEL.run]: live });
@@ -31,7 +37,8 @@ describe('gc', () => {
     try {
       // A run that stays RUNNING: nobody polls its task queue.
       const handle = await client.workflow.start('validateDataset', {
-        workflowId: live, taskQueue: `${config.temporal.taskQueue}-idle`,
+        workflowId: live,
+        taskQueue: `${config.temporal.taskQueue}-idle`,
         args: [{ runId: live, runDir: '/nonexistent', tasks: [], concurrency: 1, searchAttributes: false }],
       });
       // `foreign` belongs to a run on another server: not for this server's gc to judge.

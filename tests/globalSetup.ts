@@ -18,7 +18,10 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agentscale-test-temporal-'));
   const config = ConfigSchema.parse({ dataDir: path.join(PROJECT_ROOT, '.agentscale') });
-  const server = await startDevServer(config, { dbFile: path.join(dir, 'temporal.db'), logFile: path.join(dir, 'server.log') });
+  const server = await startDevServer(config, {
+    dbFile: path.join(dir, 'temporal.db'),
+    logFile: path.join(dir, 'server.log'),
+  });
   project.provide('temporalAddress', server.address);
   return async () => {
     await server.stop();

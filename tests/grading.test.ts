@@ -34,7 +34,10 @@ describe('pytest log parsing', () => {
   it('Terminal-Bench rule: every test must pass', () => {
     expect(gradePytestRun(PYTEST_RA).passed).toBe(false);
     expect(gradePytestRun(PYTEST_RA).reason).toContain('test_div');
-    const ok = PYTEST_RA.replace('FAILED tests/test_calc.py::test_div - ZeroDivisionError: division by zero', 'PASSED tests/test_calc.py::test_div');
+    const ok = PYTEST_RA.replace(
+      'FAILED tests/test_calc.py::test_div - ZeroDivisionError: division by zero',
+      'PASSED tests/test_calc.py::test_div',
+    );
     expect(gradePytestRun(ok).passed).toBe(true);
     expect(gradePytestRun('bash: pytest: command not found').passed).toBe(false);
     // Without -rA, the closing line decides.
@@ -46,15 +49,25 @@ describe('pytest log parsing', () => {
 describe('SWE-bench grading', () => {
   const statuses = parsePytestLog(PYTEST_RA);
   it('resolved only when every FAIL_TO_PASS and PASS_TO_PASS passes; missing tests fail', () => {
-    expect(gradeSwebench(statuses, ['tests/test_calc.py::test_add'], ['tests/test_calc.py::test_sub']).resolved).toBe(true);
-    const g = gradeSwebench(statuses, ['tests/test_calc.py::test_div'], ['tests/test_calc.py::test_sub', 'tests/test_calc.py::gone']);
+    expect(gradeSwebench(statuses, ['tests/test_calc.py::test_add'], ['tests/test_calc.py::test_sub']).resolved).toBe(
+      true,
+    );
+    const g = gradeSwebench(
+      statuses,
+      ['tests/test_calc.py::test_div'],
+      ['tests/test_calc.py::test_sub', 'tests/test_calc.py::gone'],
+    );
     expect(g.resolved).toBe(false);
     expect(g.tests_status.FAIL_TO_PASS).toEqual({ success: [], failure: ['tests/test_calc.py::test_div'] });
-    expect(g.tests_status.PASS_TO_PASS).toEqual({ success: ['tests/test_calc.py::test_sub'], failure: ['tests/test_calc.py::gone'] });
+    expect(g.tests_status.PASS_TO_PASS).toEqual({
+      success: ['tests/test_calc.py::test_sub'],
+      failure: ['tests/test_calc.py::gone'],
+    });
   });
 
   it('finds the files a diff touches', () => {
-    const patch = 'diff --git a/tests/test_a.py b/tests/test_a.py\n--- a/tests/test_a.py\n+++ b/tests/test_a.py\n@@ -1 +1 @@\n-x\n+y\ndiff --git a/tests/new.py b/tests/new.py\nnew file mode 100644\n';
+    const patch =
+      'diff --git a/tests/test_a.py b/tests/test_a.py\n--- a/tests/test_a.py\n+++ b/tests/test_a.py\n@@ -1 +1 @@\n-x\n+y\ndiff --git a/tests/new.py b/tests/new.py\nnew file mode 100644\n';
     expect(diffFiles(patch)).toEqual(['tests/test_a.py', 'tests/new.py']);
   });
 });
@@ -63,7 +76,10 @@ describe('Harbor rewards', () => {
   it('reads reward.txt and reward.json, preferring json', () => {
     expect(parseReward('1\n', undefined)).toEqual({ reward: 1, rewards: { reward: 1 } });
     expect(parseReward('0.0', undefined)).toEqual({ reward: 0, rewards: { reward: 0 } });
-    expect(parseReward('1', '{"reward": 0.5, "style": 1}')).toEqual({ reward: 0.5, rewards: { reward: 0.5, style: 1 } });
+    expect(parseReward('1', '{"reward": 0.5, "style": 1}')).toEqual({
+      reward: 0.5,
+      rewards: { reward: 0.5, style: 1 },
+    });
     expect(parseReward(undefined, '{"accuracy": 1}')).toEqual({ reward: 1, rewards: { accuracy: 1 } });
     expect(parseReward(undefined, '{"a": 1, "b": 0}')).toHaveProperty('error');
     expect(parseReward('yes', undefined)).toHaveProperty('error');
@@ -81,16 +97,28 @@ describe('base image map', () => {
   });
 
   it('rewrites FROM lines but not stage references or flags', () => {
-    const df = 'FROM --platform=linux/amd64 ubuntu:24.04 AS build\nRUN make\nfrom build\nFROM python:3.12-slim\nCOPY --from=build /a /a\n';
+    const df =
+      'FROM --platform=linux/amd64 ubuntu:24.04 AS build\nRUN make\nfrom build\nFROM python:3.12-slim\nCOPY --from=build /a /a\n';
     const r = rewriteBaseImages(df, (i) => mapBaseImage(i, map));
-    expect(r.dockerfile).toBe('FROM --platform=linux/amd64 local/base AS build\nRUN make\nfrom build\nFROM local/py\nCOPY --from=build /a /a\n');
-    expect(r.rewrites).toEqual([{ from: 'ubuntu:24.04', to: 'local/base' }, { from: 'python:3.12-slim', to: 'local/py' }]);
+    expect(r.dockerfile).toBe(
+      'FROM --platform=linux/amd64 local/base AS build\nRUN make\nfrom build\nFROM local/py\nCOPY --from=build /a /a\n',
+    );
+    expect(r.rewrites).toEqual([
+      { from: 'ubuntu:24.04', to: 'local/base' },
+      { from: 'python:3.12-slim', to: 'local/py' },
+    ]);
   });
 });
 
 describe('validation verdicts', () => {
-  const a = (kind: 'oracle' | 'null', passed: boolean | undefined, error?: string): AttemptResult =>
-    ({ kind, passed, reason: passed ? 'reward 1' : 'reward 0', error, tries: 1, durationMs: 1 });
+  const a = (kind: 'oracle' | 'null', passed: boolean | undefined, error?: string): AttemptResult => ({
+    kind,
+    passed,
+    reason: passed ? 'reward 1' : 'reward 0',
+    error,
+    tries: 1,
+    durationMs: 1,
+  });
   it('valid only when the oracle passes and the null attempt fails', () => {
     expect(decideVerdict('t', 'harbor', a('oracle', true), a('null', false)).status).toBe('valid');
     expect(decideVerdict('t', 'harbor', a('oracle', false), a('null', false)).problems[0]).toMatch(/oracle fails/);
@@ -112,6 +140,7 @@ describe('container names', () => {
     const a = containerName('run-1', `${long}-a`, 'oracle', 1);
     const b = containerName('run-1', `${long}-b`, 'oracle', 1);
     expect(a).not.toBe(b);
-    for (const n of [a, b, containerName('Run 1', 'Django__django-1', 'null', 2)]) expect(n).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
+    for (const n of [a, b, containerName('Run 1', 'Django__django-1', 'null', 2)])
+      expect(n).toMatch(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/);
   });
 });

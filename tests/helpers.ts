@@ -12,14 +12,21 @@ import { loadConfig, PROJECT_ROOT } from '../runtime/config';
 export const FIXTURES = path.join(PROJECT_ROOT, 'tests', 'fixtures');
 export const EXAMPLES = path.join(PROJECT_ROOT, 'examples');
 
-export function testConfig(name: string, overrides: Partial<Config> = {}): { config: Config; file: string; dataDir: string } {
+export function testConfig(
+  name: string,
+  overrides: Partial<Config> = {},
+): { config: Config; file: string; dataDir: string } {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `agentscale-${name}-`));
   const project = loadConfig(path.join(PROJECT_ROOT, 'agentscale.yaml'));
   const raw = {
     ...project,
     configFile: undefined,
     dataDir,
-    temporal: { ...project.temporal, address: inject('temporalAddress'), taskQueue: `test-${name}-${process.pid}-${Date.now()}` },
+    temporal: {
+      ...project.temporal,
+      address: inject('temporalAddress'),
+      taskQueue: `test-${name}-${process.pid}-${Date.now()}`,
+    },
     worker: { ...project.worker, shutdownGraceTimeSec: 2 },
     ...overrides,
   };

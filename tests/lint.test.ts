@@ -19,12 +19,14 @@ describe('workflow determinism lint', () => {
       "import Docker from 'dockerode';\nexport const a = Docker;",
       "import { Client } from '@temporalio/client';\nexport const a = Client;",
       "import { createActivities } from '../activities';\nexport const a = createActivities;",
-    ]) expect(await lint(code), code).toContain('@typescript-eslint/no-restricted-imports');
+    ])
+      expect(await lint(code), code).toContain('@typescript-eslint/no-restricted-imports');
     expect(await lint('export const t = setTimeout;')).toContain('no-restricted-globals');
   });
 
   it('accepts the workflow SDK, core/ and type-only imports of activities', async () => {
-    const ok = "import { sleep } from '@temporalio/workflow';\nimport type { Activities } from '../activities';\nimport { slug } from '../core/task';\nexport const a: [typeof sleep, typeof slug, Activities | undefined] = [sleep, slug, undefined];";
+    const ok =
+      "import { sleep } from '@temporalio/workflow';\nimport type { Activities } from '../activities';\nimport { slug } from '../core/task';\nexport const a: [typeof sleep, typeof slug, Activities | undefined] = [sleep, slug, undefined];";
     expect(await lint(ok)).toEqual([]);
   });
 

@@ -9,7 +9,12 @@ import { costOf } from '../core/model';
 import { log } from '../runtime/log';
 import { classifyModelError, createModelClient, kindOfStatus, ModelError, parseRetryAfter } from '../runtime/model';
 import {
-  errorsThen, estimateTokens, scriptedConversation, startMessagesApiDouble, type DoubleProvider, type MessagesApiDouble,
+  errorsThen,
+  estimateTokens,
+  scriptedConversation,
+  startMessagesApiDouble,
+  type DoubleProvider,
+  type MessagesApiDouble,
 } from './doubles/messagesApi';
 
 const KEY_ENV = 'AGENTSCALE_TEST_MODEL_KEY';
@@ -29,12 +34,21 @@ afterEach(() => {
 function config(provider: DoubleProvider, overrides: Partial<ModelConfig> = {}): ModelConfig {
   process.env[KEY_ENV] = KEY;
   // claude-haiku-4-5: priced in the default config, and not deprecated (the SDK warns on every call for those).
-  return ModelConfigSchema.parse({ provider, name: 'claude-haiku-4-5', baseUrl: double.baseUrl[provider], apiKeyEnv: KEY_ENV, ...overrides });
+  return ModelConfigSchema.parse({
+    provider,
+    name: 'claude-haiku-4-5',
+    baseUrl: double.baseUrl[provider],
+    apiKeyEnv: KEY_ENV,
+    ...overrides,
+  });
 }
 
 /** The ModelError a call rejects with (fails the test when the call succeeds or throws something else). */
 async function failure(p: Promise<unknown>): Promise<ModelError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(ModelError);
   return e as ModelError;
 }
@@ -45,7 +59,12 @@ describe('anthropic, through @anthropic-ai/sdk', () => {
     const cfg = config('anthropic', { maxTokens: 100 });
     const reply = await createModelClient(cfg).complete(REQ);
 
-    const usage = { inputTokens: estimateTokens('You are terse.Say hello.'), outputTokens: estimateTokens('Hello there.'), cacheReadTokens: 0, cacheWriteTokens: 0 };
+    const usage = {
+      inputTokens: estimateTokens('You are terse.Say hello.'),
+      outputTokens: estimateTokens('Hello there.'),
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+    };
     expect(reply).toMatchObject({ text: 'Hello there.', stopReason: 'end_turn', model: 'claude-haiku-4-5', usage });
     expect(reply.costUsd).toBeCloseTo(costOf(usage, cfg.prices['claude-haiku-4-5'])!, 12);
     expect(reply.costUsd).toBeGreaterThan(0);
@@ -55,7 +74,12 @@ describe('anthropic, through @anthropic-ai/sdk', () => {
     // What went over the wire: one call (no SDK retries), the key, system, settings.
     expect(double.calls).toHaveLength(1);
     expect(double.calls[0]!.request).toMatchObject({
-      provider: 'anthropic', model: 'claude-haiku-4-5', system: 'You are terse.', maxTokens: 100, temperature: undefined, apiKey: KEY,
+      provider: 'anthropic',
+      model: 'claude-haiku-4-5',
+      system: 'You are terse.',
+      maxTokens: 100,
+      temperature: undefined,
+      apiKey: KEY,
       messages: [{ role: 'user', content: 'Say hello.' }],
     });
   });
@@ -124,7 +148,9 @@ describe('anthropic, through @anthropic-ai/sdk', () => {
     const saved = process.env.ANTHROPIC_API_KEY;
     delete process.env.ANTHROPIC_API_KEY;
     try {
-      const err = await failure(createModelClient(ModelConfigSchema.parse({ baseUrl: double.baseUrl.anthropic })).complete(REQ));
+      const err = await failure(
+        createModelClient(ModelConfigSchema.parse({ baseUrl: double.baseUrl.anthropic })).complete(REQ),
+      );
       expect(err.kind).toBe('auth');
       expect(err.message).toContain('ANTHROPIC_API_KEY');
     } finally {
@@ -150,7 +176,9 @@ describe('anthropic, through @anthropic-ai/sdk', () => {
   it('connection refused (closed port): connection, retryable', async () => {
     const gone = await startMessagesApiDouble();
     await gone.close();
-    const err = await failure(createModelClient(config('anthropic', { baseUrl: gone.baseUrl.anthropic })).complete(REQ));
+    const err = await failure(
+      createModelClient(config('anthropic', { baseUrl: gone.baseUrl.anthropic })).complete(REQ),
+    );
     expect(err).toMatchObject({ kind: 'connection', retryable: true });
     expect(err.message).toMatch(/ECONNREFUSED|fetch failed|Connection error/);
   });
@@ -159,7 +187,9 @@ describe('anthropic, through @anthropic-ai/sdk', () => {
     const slow = await startMessagesApiDouble({ latencyMs: 2000 });
     try {
       const started = Date.now();
-      const err = await failure(createModelClient(config('anthropic', { baseUrl: slow.baseUrl.anthropic, timeoutSec: 0.3 })).complete(REQ));
+      const err = await failure(
+        createModelClient(config('anthropic', { baseUrl: slow.baseUrl.anthropic, timeoutSec: 0.3 })).complete(REQ),
+      );
       expect(err).toMatchObject({ kind: 'timeout', retryable: true });
       expect(err.message).toContain('no reply within 0.3 s');
       expect(Date.now() - started).toBeLessThan(1500);
@@ -174,8 +204,14 @@ describe('anthropic, through @anthropic-ai/sdk', () => {
     const client = createModelClient(config('anthropic'));
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    expect(await failure(client.complete(REQ, { signal: controller.signal }))).toMatchObject({ kind: 'other', retryable: false });
-    expect(await failure(client.complete(REQ, { signal: AbortSignal.timeout(100) }))).toMatchObject({ kind: 'timeout', retryable: true });
+    expect(await failure(client.complete(REQ, { signal: controller.signal }))).toMatchObject({
+      kind: 'other',
+      retryable: false,
+    });
+    expect(await failure(client.complete(REQ, { signal: AbortSignal.timeout(100) }))).toMatchObject({
+      kind: 'timeout',
+      retryable: true,
+    });
   });
 });
 
@@ -186,12 +222,26 @@ describe('OpenAI-compatible servers, through openai', () => {
     delete process.env[KEY_ENV];
     const reply = await createModelClient(cfg).complete(REQ);
     expect(reply).toMatchObject({
-      text: 'echo: Say hello.', stopReason: 'end_turn', model: 'qwen2.5-coder', costUsd: null,
-      usage: { inputTokens: estimateTokens('You are terse.Say hello.'), outputTokens: estimateTokens('echo: Say hello.'), cacheReadTokens: 0, cacheWriteTokens: 0 },
+      text: 'echo: Say hello.',
+      stopReason: 'end_turn',
+      model: 'qwen2.5-coder',
+      costUsd: null,
+      usage: {
+        inputTokens: estimateTokens('You are terse.Say hello.'),
+        outputTokens: estimateTokens('echo: Say hello.'),
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+      },
     });
     expect(reply.requestId).toMatch(/^req_/);
     const sent = double.calls[0]!.request!;
-    expect(sent).toMatchObject({ provider: 'openai', apiKey: 'none', system: 'You are terse.', maxTokens: 4096, temperature: 0.7 });
+    expect(sent).toMatchObject({
+      provider: 'openai',
+      apiKey: 'none',
+      system: 'You are terse.',
+      maxTokens: 4096,
+      temperature: 0.7,
+    });
     expect((sent.body.messages as { role: string }[]).map((m) => m.role)).toEqual(['system', 'user']);
   });
 
@@ -233,7 +283,9 @@ describe('the API key stays out of errors and logs', () => {
       }
       const gone = await startMessagesApiDouble();
       await gone.close();
-      errors.push(await failure(createModelClient(config('anthropic', { baseUrl: gone.baseUrl.anthropic })).complete(REQ)));
+      errors.push(
+        await failure(createModelClient(config('anthropic', { baseUrl: gone.baseUrl.anthropic })).complete(REQ)),
+      );
 
       // The key did reach the double (the one place it should go)...
       expect(double.calls.some((c) => c.request?.apiKey === KEY)).toBe(true);
@@ -256,17 +308,43 @@ describe('the API key stays out of errors and logs', () => {
 describe('error classification', () => {
   it('maps statuses to kinds', () => {
     const expected: Record<number, string> = {
-      400: 'invalid_request', 401: 'auth', 403: 'auth', 404: 'invalid_request', 408: 'timeout', 413: 'invalid_request',
-      422: 'invalid_request', 429: 'rate_limit', 500: 'server', 502: 'server', 503: 'server', 504: 'server', 529: 'overloaded', 409: 'other',
+      400: 'invalid_request',
+      401: 'auth',
+      403: 'auth',
+      404: 'invalid_request',
+      408: 'timeout',
+      413: 'invalid_request',
+      422: 'invalid_request',
+      429: 'rate_limit',
+      500: 'server',
+      502: 'server',
+      503: 'server',
+      504: 'server',
+      529: 'overloaded',
+      409: 'other',
     };
     for (const [status, kind] of Object.entries(expected)) expect(kindOfStatus(Number(status))).toBe(kind);
   });
 
-  it('classifies both SDKs\' error classes', () => {
-    const headers = new Headers({ 'retry-after-ms': '1500', 'retry-after': '9', 'request-id': 'req_a', 'x-request-id': 'req_o' });
-    const a = classifyModelError(new Anthropic.RateLimitError(429, { type: 'error', error: { type: 'rate_limit_error', message: 'slow' } }, undefined, headers));
+  it("classifies both SDKs' error classes", () => {
+    const headers = new Headers({
+      'retry-after-ms': '1500',
+      'retry-after': '9',
+      'request-id': 'req_a',
+      'x-request-id': 'req_o',
+    });
+    const a = classifyModelError(
+      new Anthropic.RateLimitError(
+        429,
+        { type: 'error', error: { type: 'rate_limit_error', message: 'slow' } },
+        undefined,
+        headers,
+      ),
+    );
     expect(a).toMatchObject({ kind: 'rate_limit', retryAfterMs: 1500, requestId: 'req_a' });
-    const o = classifyModelError(new OpenAI.InternalServerError(503, { message: 'down', type: 'server_error' }, undefined, headers));
+    const o = classifyModelError(
+      new OpenAI.InternalServerError(503, { message: 'down', type: 'server_error' }, undefined, headers),
+    );
     expect(o).toMatchObject({ kind: 'server', status: 503, requestId: 'req_o' });
     expect(o.message).toContain('down');
     expect(classifyModelError(new Anthropic.APIConnectionTimeoutError()).kind).toBe('timeout');
@@ -288,7 +366,11 @@ describe('error classification', () => {
 
 describe('the messages API test double validates like the real API', () => {
   const post = (path: string, body: unknown, headers: Record<string, string>) =>
-    fetch(`${double.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    fetch(`${double.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
   const valid = { model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] };
   const auth = { 'x-api-key': 'k', 'anthropic-version': '2026-10-21' };
 
@@ -298,8 +380,13 @@ describe('the messages API test double validates like the real API', () => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get('request-id')).toMatch(/^req_/);
     expect(await ok.json()).toMatchObject({
-      id: expect.stringMatching(/^msg_/), type: 'message', role: 'assistant', model: 'claude-sonnet-4-5',
-      content: [{ type: 'text', text: 'hello' }], stop_reason: 'end_turn', stop_sequence: null,
+      id: expect.stringMatching(/^msg_/),
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-sonnet-4-5',
+      content: [{ type: 'text', text: 'hello' }],
+      stop_reason: 'end_turn',
+      stop_sequence: null,
       usage: { input_tokens: 1, output_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
     });
 
@@ -315,17 +402,28 @@ describe('the messages API test double validates like the real API', () => {
     for (const [body, headers, status, type, message] of cases) {
       const res = await post('/v1/messages', body, headers);
       expect(res.status).toBe(status);
-      expect(await res.json()).toMatchObject({ type: 'error', error: { type, message: expect.stringMatching(message) } });
+      expect(await res.json()).toMatchObject({
+        type: 'error',
+        error: { type, message: expect.stringMatching(message) },
+      });
     }
     // The older version still takes temperature.
-    expect((await post('/v1/messages', { ...valid, temperature: 1 }, { ...auth, 'anthropic-version': '2023-06-01' })).status).toBe(200);
+    expect(
+      (await post('/v1/messages', { ...valid, temperature: 1 }, { ...auth, 'anthropic-version': '2023-06-01' })).status,
+    ).toBe(200);
   });
 
   it('answers OpenAI requests in the API shape, errors included', async () => {
     double.setReply(() => ({ text: 'hello' }));
-    const ok = await post('/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer x' });
+    const ok = await post(
+      '/v1/chat/completions',
+      { model: 'm', messages: [{ role: 'user', content: 'hi' }] },
+      { authorization: 'Bearer x' },
+    );
     expect(await ok.json()).toMatchObject({
-      id: expect.stringMatching(/^chatcmpl-/), object: 'chat.completion', model: 'm',
+      id: expect.stringMatching(/^chatcmpl-/),
+      object: 'chat.completion',
+      model: 'm',
       choices: [{ index: 0, message: { role: 'assistant', content: 'hello' }, finish_reason: 'stop' }],
       usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
     });
@@ -333,6 +431,8 @@ describe('the messages API test double validates like the real API', () => {
     const limited = await post('/v1/chat/completions', { model: 'm', messages: [] }, { authorization: 'Bearer x' });
     expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('1');
-    expect(await limited.json()).toMatchObject({ error: { type: 'requests', code: 'rate_limit_exceeded', message: expect.any(String) } });
+    expect(await limited.json()).toMatchObject({
+      error: { type: 'requests', code: 'rate_limit_exceeded', message: expect.any(String) },
+    });
   });
 });

@@ -13,15 +13,30 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
   it('has histories of every workflow type', () => {
-    const types = new Set(files.map((f) => {
-      const h = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[] };
-      return h.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
-    }));
-    expect([...types].sort()).toEqual(['benchmarkRun', 'rollout', 'selectRun', 'selectTask', 'taskRun', 'taskScaling', 'validateDataset', 'validateTask']);
+    const types = new Set(
+      files.map((f) => {
+        const h = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as {
+          events: { workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }[];
+        };
+        return h.events[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
+      }),
+    );
+    expect([...types].sort()).toEqual([
+      'benchmarkRun',
+      'rollout',
+      'selectRun',
+      'selectTask',
+      'taskRun',
+      'taskScaling',
+      'validateDataset',
+      'validateTask',
+    ]);
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
     const history = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as unknown;
-    await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file)).resolves.toBeUndefined();
+    await expect(
+      Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file),
+    ).resolves.toBeUndefined();
   });
 });

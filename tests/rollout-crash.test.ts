@@ -35,9 +35,14 @@ beforeAll(async () => {
 afterAll(async () => double?.close());
 
 const spawnCli = (args: string[], log: string): ChildProcess =>
-  spawn(CLI, args, { stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')], env: { ...process.env, ANTHROPIC_API_KEY: API_KEY, LOG_LEVEL: 'info' } });
+  spawn(CLI, args, {
+    stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
+    env: { ...process.env, ANTHROPIC_API_KEY: API_KEY, LOG_LEVEL: 'info' },
+  });
 const exited = (p: ChildProcess) =>
-  new Promise<number>((resolve) => (p.exitCode !== null || p.signalCode !== null ? resolve(p.exitCode ?? -1) : p.once('exit', (c) => resolve(c ?? -1))));
+  new Promise<number>((resolve) =>
+    p.exitCode !== null || p.signalCode !== null ? resolve(p.exitCode ?? -1) : p.once('exit', (c) => resolve(c ?? -1)),
+  );
 const okCalls = () => double.calls.filter((c) => c.status === 200);
 
 async function until(what: string, check: () => boolean, ms = 120_000) {
@@ -51,17 +56,31 @@ async function until(what: string, check: () => boolean, ms = 120_000) {
 describe('rollouts across worker stops', () => {
   it('resume at the step in flight after SIGTERM and SIGKILL, without repeating finished model calls', async () => {
     const { file, config } = testConfig('rollout-crash', {
-      model: { provider: 'anthropic', name: 'claude-test', baseUrl: double.baseUrl.anthropic, maxTokens: 1024, timeoutSec: 30, temperature: 0, prices: {} },
+      model: {
+        provider: 'anthropic',
+        name: 'claude-test',
+        baseUrl: double.baseUrl.anthropic,
+        maxTokens: 1024,
+        timeoutSec: 30,
+        temperature: 0,
+        prices: {},
+      },
       agent: { stepLimit: 8, commandTimeoutSec: 30 },
       run: { n: 1, taskConcurrency: 3, modelMaxAttempts: 5, modelRetryInitialSec: 0.2, modelRetryMaxSec: 2 },
     } as Partial<Config>);
     // One rollout solves its task (its state must survive the stops); the others explore until the step limit.
     const [harbor, ...rest] = tasks;
-    double.setReply(scriptedAgent(tasks, { [harbor!.id]: ['solve'], ...Object.fromEntries(rest.map((t) => [t.id, ['wander']])) }).reply);
+    double.setReply(
+      scriptedAgent(tasks, { [harbor!.id]: ['solve'], ...Object.fromEntries(rest.map((t) => [t.id, ['wander']])) })
+        .reply,
+    );
 
     const runId = `crash-run-${Date.now()}`;
     const log = (n: string) => path.join(config.dataDir, `${n}.log`);
-    const client = spawnCli(['--config', file, 'run', '--no-worker', '--run-id', runId, '-n', '1', ...DATASETS], log('client'));
+    const client = spawnCli(
+      ['--config', file, 'run', '--no-worker', '--run-id', runId, '-n', '1', ...DATASETS],
+      log('client'),
+    );
 
     const first = spawnCli(['--config', file, 'worker'], log('worker1'));
     await until('a few model calls', () => okCalls().length >= 5);
@@ -79,7 +98,9 @@ describe('rollouts across worker stops', () => {
     try {
       const code = await Promise.race([
         exited(client),
-        new Promise<number>((_, reject) => setTimeout(() => reject(new Error(readFileSync(log('client'), 'utf8'))), 170_000)),
+        new Promise<number>((_, reject) =>
+          setTimeout(() => reject(new Error(readFileSync(log('client'), 'utf8'))), 170_000),
+        ),
       ]);
       expect(code, readFileSync(log('client'), 'utf8')).toBe(0);
     } finally {
@@ -93,7 +114,8 @@ describe('rollouts across worker stops', () => {
     const results = report.perTask.map((t) => readJson<RolloutResult>(rolloutPaths(runDir, t.taskId, 'r0').result));
     const solved = results.find((r) => r.taskId === harbor!.id)!;
     expect(solved).toMatchObject({ exitStatus: 'Submitted', passed: true });
-    for (const r of results.filter((x) => x.taskId !== harbor!.id)) expect(r).toMatchObject({ exitStatus: 'LimitsExceeded', steps: 8 });
+    for (const r of results.filter((x) => x.taskId !== harbor!.id))
+      expect(r).toMatchObject({ exitStatus: 'LimitsExceeded', steps: 8 });
     // At least one rollout lost its container to the graceful stop and was rebuilt by replay.
     expect(results.some((r) => r.sandboxRestarts > 0)).toBe(true);
 
@@ -103,8 +125,10 @@ describe('rollouts across worker stops', () => {
     expect(repeats).toBeLessThanOrEqual(2 * tasks.length); // at most one call in flight per rollout at each stop
     const steps = results.reduce((a, r) => a + r.apiCalls, 0);
     expect(keys.length - repeats).toBe(steps);
-    console.info(`model calls: ${keys.length} successful for ${steps} steps (${repeats} repeated, in flight at a stop); ` +
-      `container rebuilds by replay: ${results.reduce((a, r) => a + r.sandboxRestarts, 0)}`);
+    console.info(
+      `model calls: ${keys.length} successful for ${steps} steps (${repeats} repeated, in flight at a stop); ` +
+        `container rebuilds by replay: ${results.reduce((a, r) => a + r.sandboxRestarts, 0)}`,
+    );
     expect(await listSandboxes({ [LABEL.run]: runId })).toEqual([]);
   });
 });

@@ -42,7 +42,10 @@ const modelConfig = (name: string, extra: Record<string, unknown> = {}) => doubl
 
 /** A `sample` run of the scripted agent; `wrap` alters the double's replies (e.g. to throttle them). */
 async function run(
-  config: Config, runTasks: Task[], behaviours: Record<string, Behaviour[]>, n = 2,
+  config: Config,
+  runTasks: Task[],
+  behaviours: Record<string, Behaviour[]>,
+  n = 2,
   wrap: (inner: DoubleReplyFn) => DoubleReplyFn = (inner) => inner,
 ) {
   const agent = scriptedAgent(runTasks, behaviours);
@@ -72,7 +75,10 @@ describe('run, strategy sample', () => {
       expect(rs).toHaveLength(2);
       for (const r of rs) expect(r.exitStatus, `${task.id}/${r.rolloutId}: ${r.detail ?? ''}`).toBe('Submitted');
       const byBehaviour = new Map(rs.map((r, i) => [agent.assigned.get(task.id)![i], r]));
-      expect(rs.filter((r) => r.passed), `${task.id}: ${JSON.stringify(rs.map((r) => r.evalReason))}`).toHaveLength(1);
+      expect(
+        rs.filter((r) => r.passed),
+        `${task.id}: ${JSON.stringify(rs.map((r) => r.evalReason))}`,
+      ).toHaveLength(1);
       expect(byBehaviour.size).toBe(2);
       const t = report.perTask.find((p) => p.taskId === task.id)!;
       expect(t).toMatchObject({ rollouts: 2, passed: 1, pass1: 0.5, passN: 1 });
@@ -85,12 +91,17 @@ describe('run, strategy sample', () => {
 
     // The trajectory in mini-swe-agent's shape, and preds.json in SWE-bench's.
     const swe = tasks.find((t) => t.format === 'swebench')!;
-    const traj = readJson<{ info: { exit_status: string; submission: string; model_stats: { api_calls: number } }; messages: { role: string }[]; trajectory_format: string }>(
-      rolloutPaths(runDir, swe.id, 'r0').traj);
+    const traj = readJson<{
+      info: { exit_status: string; submission: string; model_stats: { api_calls: number } };
+      messages: { role: string }[];
+      trajectory_format: string;
+    }>(rolloutPaths(runDir, swe.id, 'r0').traj);
     expect(traj.info.exit_status).toBe('Submitted');
     expect(traj.info.model_stats.api_calls).toBeGreaterThan(0);
     expect(traj.messages.map((m) => m.role).slice(0, 3)).toEqual(['system', 'user', 'assistant']);
-    const preds = readJson<Record<string, { model_patch: string; model_name_or_path: string }>>(path.join(runDir, 'preds.json'));
+    const preds = readJson<Record<string, { model_patch: string; model_name_or_path: string }>>(
+      path.join(runDir, 'preds.json'),
+    );
     expect(Object.keys(preds)).toEqual([swe.id]);
     expect(preds[swe.id]!.model_patch).toBe(readFileSync(rolloutPaths(runDir, swe.id, 'r0').patch, 'utf8'));
     expect(preds[swe.id]!.model_name_or_path).toBe('claude-test');
@@ -109,18 +120,28 @@ describe('run, strategy sample', () => {
   });
 
   it('format errors, step limits and a model that keeps failing end rollouts with their status; the run goes on', async () => {
-    const { config } = modelConfig('run-limits', { agent: { stepLimit: 4, formatErrorLimit: 2, costLimitUsd: 3, commandTimeoutSec: 30 } });
+    const { config } = modelConfig('run-limits', {
+      agent: { stepLimit: 4, formatErrorLimit: 2, costLimitUsd: 3, commandTimeoutSec: 30 },
+    });
     const harbor = tasks.find((t) => t.id === 'hello-file')!;
     const tb = tasks.find((t) => t.id === 'count-lines')!;
     // Both rollouts of one task meet a model that always fails (retries of a first turn look alike,
     // so the failure is task-wide); the other task's rollouts must finish regardless.
     const before = double.calls.length;
-    const { report, results } = await run(config, [harbor, tb], { [harbor.id]: ['chatty', 'wander'], [tb.id]: ['fail'] });
+    const { report, results } = await run(config, [harbor, tb], {
+      [harbor.id]: ['chatty', 'wander'],
+      [tb.id]: ['fail'],
+    });
 
     const h = new Map(results(harbor.id).map((r) => [r.exitStatus, r]));
     expect(h.get('RepeatedFormatError')).toMatchObject({ steps: 2, passed: false });
     expect(h.get('LimitsExceeded')).toMatchObject({ steps: 4, passed: false });
-    for (const r of results(tb.id)) expect(r).toMatchObject({ exitStatus: 'ModelError', steps: 0, detail: expect.stringMatching(/scripted failure/) });
+    for (const r of results(tb.id))
+      expect(r).toMatchObject({
+        exitStatus: 'ModelError',
+        steps: 0,
+        detail: expect.stringMatching(/scripted failure/),
+      });
     expect(report.exitStatuses).toEqual({ RepeatedFormatError: 1, LimitsExceeded: 1, ModelError: 2 });
     // Each failing call was tried exactly modelMaxAttempts (4) times, then given up.
     expect(double.calls.slice(before).filter((c) => c.status === 500)).toHaveLength(2 * 4);
@@ -131,8 +152,16 @@ describe('run, strategy sample', () => {
     const harbor = tasks.find((t) => t.id === 'hello-file')!;
     const before = double.calls.length;
     let throttled = 0;
-    const { results } = await run(config, [harbor], {}, 1, (inner) => (req) =>
-      throttled++ < 3 ? { error: { status: 429, type: 'rate_limit_error', message: 'slow down', retryAfterSec: 1 } } : inner(req));
+    const { results } = await run(
+      config,
+      [harbor],
+      {},
+      1,
+      (inner) => (req) =>
+        throttled++ < 3
+          ? { error: { status: 429, type: 'rate_limit_error', message: 'slow down', retryAfterSec: 1 } }
+          : inner(req),
+    );
     const [r] = results(harbor.id);
     expect(r).toMatchObject({ exitStatus: 'Submitted', passed: true });
     const calls = double.calls.slice(before);

@@ -16,7 +16,12 @@ import { testConfig } from './helpers';
 export function doubleConfig(double: MessagesApiDouble, name: string, extra: Record<string, unknown> = {}) {
   return testConfig(name, {
     model: {
-      provider: 'anthropic', name: 'claude-test', baseUrl: double.baseUrl.anthropic, temperature: 0, maxTokens: 1024, timeoutSec: 30,
+      provider: 'anthropic',
+      name: 'claude-test',
+      baseUrl: double.baseUrl.anthropic,
+      temperature: 0,
+      maxTokens: 1024,
+      timeoutSec: 30,
       prices: { 'claude-test': { inputPerMTok: 3, outputPerMTok: 15 } },
     },
     run: { n: 2, taskConcurrency: 3, modelMaxAttempts: 4, modelRetryInitialSec: 0.2, modelRetryMaxSec: 2 },
@@ -26,7 +31,10 @@ export function doubleConfig(double: MessagesApiDouble, name: string, extra: Rec
 
 let client: Client | undefined;
 export async function testClient(config: Config): Promise<Client> {
-  client ??= new Client({ connection: await Connection.connect({ address: config.temporal.address! }), namespace: config.temporal.namespace });
+  client ??= new Client({
+    connection: await Connection.connect({ address: config.temporal.address! }),
+    namespace: config.temporal.namespace,
+  });
   return client;
 }
 export async function closeTestClient() {
@@ -35,14 +43,19 @@ export async function closeTestClient() {
 }
 
 export async function startRun(config: Config, tasks: Task[], settings: RunSettings) {
-  const server: ServerHandle = { address: config.temporal.address!, namespace: config.temporal.namespace, searchAttributes: true };
+  const server: ServerHandle = {
+    address: config.temporal.address!,
+    namespace: config.temporal.namespace,
+    searchAttributes: true,
+  };
   const c = await testClient(config);
   const runId = `run-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
   const runDir = path.join(dataPaths(config).runs, runId);
   storeDataset(runDir, tasks);
   writeJson(runPaths(runDir).run, { runId, strategy: settings.strategy, model: config.model.name, settings });
   const handle = await c.workflow.start(benchmarkRun, {
-    workflowId: runId, taskQueue: config.temporal.taskQueue,
+    workflowId: runId,
+    taskQueue: config.temporal.taskQueue,
     args: [{ runId, runDir, tasks: tasks.map(taskRef), settings, searchAttributes: true }],
   });
   const worker = await createWorker(config, server);

@@ -50,7 +50,8 @@ function run(command: string, extra: Partial<ExecRequest> = {}) {
 async function processes(containerId: string): Promise<string[]> {
   const r = await execInSandbox({
     containerId,
-    command: 'for p in /proc/[0-9]*; do [ "${p#/proc/}" = 1 ] && continue; c=$(tr "\\0" " " < $p/cmdline 2>/dev/null); [ -n "$c" ] && echo "$c"; done',
+    command:
+      'for p in /proc/[0-9]*; do [ "${p#/proc/}" = 1 ] && continue; c=$(tr "\\0" " " < $p/cmdline 2>/dev/null); [ -n "$c" ] && echo "$c"; done',
     timeoutSec: 20,
     outputCapBytes: 100_000,
   });
@@ -85,16 +86,20 @@ describe('execInSandbox', () => {
     expect(both.output).toBe('out\nerr\nout2\n');
   });
 
-  it('starts every command in a fresh login shell: cd, export and variables do not carry over', { timeout: T }, async () => {
-    await run('cd /tmp && export LEAK=1 && LOCAL=2');
-    const r = await run('pwd; echo "[${LEAK-}][${LOCAL-}]"');
-    expect(r.output).toBe('/srv/work\n[][]\n');
-    // A login shell: /etc/profile ran (it exports PATH), and the container's env is there.
-    const env = await run('echo "$BOX_ENV"; shopt -q login_shell && echo login; echo "${SHLVL}"');
-    expect(env.output).toBe('from-spec\nlogin\n1\n');
-    // The server's own variables never leak into commands.
-    expect((await run('set | grep -c "^__as_" || true')).output.trim()).toBe('0');
-  });
+  it(
+    'starts every command in a fresh login shell: cd, export and variables do not carry over',
+    { timeout: T },
+    async () => {
+      await run('cd /tmp && export LEAK=1 && LOCAL=2');
+      const r = await run('pwd; echo "[${LEAK-}][${LOCAL-}]"');
+      expect(r.output).toBe('/srv/work\n[][]\n');
+      // A login shell: /etc/profile ran (it exports PATH), and the container's env is there.
+      const env = await run('echo "$BOX_ENV"; shopt -q login_shell && echo login; echo "${SHLVL}"');
+      expect(env.output).toBe('from-spec\nlogin\n1\n');
+      // The server's own variables never leak into commands.
+      expect((await run('set | grep -c "^__as_" || true')).output.trim()).toBe('0');
+    },
+  );
 
   it('honours cwd, env and user per command', { timeout: T }, async () => {
     const r = await run('pwd; echo "$A|$B"', { cwd: '/etc', env: { A: 'x y', B: 'multi\nline "quoted" $dollar' } });
@@ -144,7 +149,9 @@ describe('execInSandbox', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(r.output).toBe('started\n');
     expect((await processes(box)).some((c) => c.includes('sleep 305'))).toBe(true);
-    await run('for p in /proc/[0-9]*; do [ "$(tr "\\0" " " < $p/cmdline 2>/dev/null)" = "sleep 305 " ] && kill ${p#/proc/}; done; true');
+    await run(
+      'for p in /proc/[0-9]*; do [ "$(tr "\\0" " " < $p/cmdline 2>/dev/null)" = "sleep 305 " ] && kill ${p#/proc/}; done; true',
+    );
     expect((await processes(box)).some((c) => c.includes('sleep 305'))).toBe(false);
   });
 
@@ -172,7 +179,13 @@ describe('execInSandbox', () => {
     expect(r.output.length).toBeLessThan(10_100);
     expect(process.memoryUsage().rss - before).toBeLessThan(50_000_000);
     // The big output file is deleted once read.
-    expect((await run('du -sk /tmp/.agentscale-shell.* | cut -f1')).output.trim().split('\n').map(Number).every((kb) => kb < 1000)).toBe(true);
+    expect(
+      (await run('du -sk /tmp/.agentscale-shell.* | cut -f1')).output
+        .trim()
+        .split('\n')
+        .map(Number)
+        .every((kb) => kb < 1000),
+    ).toBe(true);
   });
 
   it('keeps the framing intact for binary output and output without a trailing newline', { timeout: T }, async () => {
@@ -199,9 +212,7 @@ describe('isolation and limits', () => {
   it('has no network unless allowed', { timeout: T }, async () => {
     const dev = await run('tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "');
     expect(dev.output.trim().split('\n')).toEqual(['lo']);
-    const py = await run(
-      `python3 -c "import socket; s=socket.socket(); s.settimeout(3); s.connect(('1.1.1.1', 53))"`,
-    );
+    const py = await run(`python3 -c "import socket; s=socket.socket(); s.settimeout(3); s.connect(('1.1.1.1', 53))"`);
     expect(py.exitCode).not.toBe(0);
     expect(py.output).toMatch(/unreachable|Errno/i);
   });
@@ -272,12 +283,22 @@ describe('recovery', () => {
 
     // Removed while a command runs.
     const c = await createSandbox(spec());
-    const pending = execInSandbox({ containerId: c.containerId, command: 'sleep 30', timeoutSec: 60, outputCapBytes: 100 });
+    const pending = execInSandbox({
+      containerId: c.containerId,
+      command: 'sleep 30',
+      timeoutSec: 60,
+      outputCapBytes: 100,
+    });
     await new Promise((r) => setTimeout(r, 500));
     await getDocker().getContainer(c.containerId).remove({ force: true });
     await expect(pending).rejects.toBeInstanceOf(SandboxGoneError);
     await expect(
-      execInSandbox({ containerId: 'agentscale-no-such-container', command: 'true', timeoutSec: 5, outputCapBytes: 100 }),
+      execInSandbox({
+        containerId: 'agentscale-no-such-container',
+        command: 'true',
+        timeoutSec: 5,
+        outputCapBytes: 100,
+      }),
     ).rejects.toBeInstanceOf(SandboxGoneError);
     await removeSandbox(b.containerId);
   });
@@ -298,21 +319,38 @@ describe('lifecycle', () => {
     await getDocker().getContainer(relabelled.containerId).stop({ t: 1 });
     const restarted = await createSandbox({ ...s, labels: { ...s.labels, [LABEL.attempt]: 'other' } });
     expect(restarted.reused).toBe(false);
-    expect((await execInSandbox({ containerId: restarted.containerId, command: 'ls -d /logs/*', timeoutSec: 5, outputCapBytes: 1000 })).output)
-      .toBe('/logs/agent\n/logs/artifacts\n/logs/verifier\n');
+    expect(
+      (
+        await execInSandbox({
+          containerId: restarted.containerId,
+          command: 'ls -d /logs/*',
+          timeoutSec: 5,
+          outputCapBytes: 1000,
+        })
+      ).output,
+    ).toBe('/logs/agent\n/logs/artifacts\n/logs/verifier\n');
     // storageMb is applied where the driver can, skipped where it cannot.
     const sized = await createSandbox(spec({ storageMb: 2048 }));
-    expect((await execInSandbox({ containerId: sized.containerId, command: 'echo ok', timeoutSec: 5, outputCapBytes: 100 })).output).toBe('ok\n');
+    expect(
+      (await execInSandbox({ containerId: sized.containerId, command: 'echo ok', timeoutSec: 5, outputCapBytes: 100 }))
+        .output,
+    ).toBe('ok\n');
     await removeSandbox(sized.containerId);
     await removeSandbox(s.name);
   });
 
   it('lists and removes sandboxes by label; removal is idempotent', { timeout: T }, async () => {
     const group = `${RUN}-group`;
-    const made = await Promise.all([1, 2, 3].map(() => createSandbox(spec({ labels: { [LABEL.run]: RUN, [LABEL.worker]: group } }))));
+    const made = await Promise.all(
+      [1, 2, 3].map(() => createSandbox(spec({ labels: { [LABEL.run]: RUN, [LABEL.worker]: group } }))),
+    );
     const listed = await listSandboxes({ [LABEL.worker]: group });
     expect(listed.map((s) => s.id).sort()).toEqual(made.map((m) => m.containerId).sort());
-    expect(listed.every((s) => s.state === 'running' && s.labels[LABEL.managed] === 'true' && s.name.startsWith('agentscale-'))).toBe(true);
+    expect(
+      listed.every(
+        (s) => s.state === 'running' && s.labels[LABEL.managed] === 'true' && s.name.startsWith('agentscale-'),
+      ),
+    ).toBe(true);
 
     await removeSandbox(listed[0]!.name);
     await removeSandbox(listed[0]!.name);
@@ -328,7 +366,9 @@ describe('files', () => {
     const file = path.join(hostTmp, 'solve.sh');
     writeFileSync(file, '#!/bin/bash\necho solved\n', { mode: 0o755 });
     await copyIntoSandbox(box, file, '/opt/new/dir/solve.sh');
-    expect((await run('/opt/new/dir/solve.sh; stat -c "%a %U" /opt/new/dir/solve.sh')).output).toBe('solved\n755 root\n');
+    expect((await run('/opt/new/dir/solve.sh; stat -c "%a %U" /opt/new/dir/solve.sh')).output).toBe(
+      'solved\n755 root\n',
+    );
 
     const dir = path.join(hostTmp, 'tests');
     mkdirSync(path.join(dir, 'sub', 'deeper'), { recursive: true });

@@ -31,8 +31,12 @@ let tasks: Task[];
 beforeAll(async () => {
   process.env.ANTHROPIC_API_KEY = 'sk-ant-scaling-test';
   double = await startMessagesApiDouble({ latencyMs: 10 });
-  tasks = (await loadDatasets([path.join(EXAMPLES, 'harbor', 'hello-file'), path.join(EXAMPLES, 'swebench', 'instances.jsonl')]))
-    .filter((t) => t.id !== 'example__calc-2');
+  tasks = (
+    await loadDatasets([
+      path.join(EXAMPLES, 'harbor', 'hello-file'),
+      path.join(EXAMPLES, 'swebench', 'instances.jsonl'),
+    ])
+  ).filter((t) => t.id !== 'example__calc-2');
 });
 afterAll(async () => {
   await closeTestClient();
@@ -40,7 +44,8 @@ afterAll(async () => {
 });
 
 /** One solving rollout in four: the judge must find it among the others. */
-const oneInFour = (ts: Task[]): Record<string, Behaviour[]> => Object.fromEntries(ts.map((t) => [t.id, ['giveUp', 'solve', 'giveUp', 'giveUp']]));
+const oneInFour = (ts: Task[]): Record<string, Behaviour[]> =>
+  Object.fromEntries(ts.map((t) => [t.id, ['giveUp', 'solve', 'giveUp', 'giveUp']]));
 
 async function scale(name: string, runTasks: Task[], opts: Omit<RunOptions, 'strategy'> & { strategy: 'rtv' | 'pdr' }) {
   const { config } = doubleConfig(double, name);
@@ -48,13 +53,21 @@ async function scale(name: string, runTasks: Task[], opts: Omit<RunOptions, 'str
   double.setReply(scriptedAgent(runTasks, oneInFour(runTasks)).reply);
   const { runDir, report, runId } = await startRun(config, runTasks, runSettings(config, opts));
   const outcome = (taskId: string) => readJson<TaskScalingResult>(scalingPath(runDir, taskId));
-  const prompt = (taskId: string, id: string) => readJson<StoredPrompt & { contextFrom: string[] }>(rolloutPaths(runDir, taskId, id).prompt);
+  const prompt = (taskId: string, id: string) =>
+    readJson<StoredPrompt & { contextFrom: string[] }>(rolloutPaths(runDir, taskId, id).prompt);
   return { runDir, runId, report, outcome, prompt, calls: double.calls.slice(before) };
 }
 
 describe('pdr', () => {
   it('selects the solving rollouts, carries their summaries forward, and picks a passing final answer', async () => {
-    const { runDir, runId, report, outcome, prompt, calls } = await scale('pdr', tasks, { strategy: 'pdr', n: 4, iterations: 2, k: 2, groupSize: 2, votes: 2 });
+    const { runDir, runId, report, outcome, prompt, calls } = await scale('pdr', tasks, {
+      strategy: 'pdr',
+      n: 4,
+      iterations: 2,
+      k: 2,
+      groupSize: 2,
+      votes: 2,
+    });
 
     for (const task of tasks) {
       const o = outcome(task.id);
@@ -79,7 +92,9 @@ describe('pdr', () => {
       expect(it0!.selected).toHaveLength(2);
       expect(it1!.bracket!.rounds.map((r) => r.groups.length)).toEqual([2, 1]);
       // Every vote of the bracket is recorded, positions rotated (G = 2, V = 2: A,B then B,A).
-      const bracket = readJson<Bracket>(path.join(runPaths(runDir).task(task.id), 'tournaments', 'it1-final', 'bracket.json'));
+      const bracket = readJson<Bracket>(
+        path.join(runPaths(runDir).task(task.id), 'tournaments', 'it1-final', 'bracket.json'),
+      );
       const g = bracket.rounds[0]!.groups[0]!;
       expect(g.votes.map((v) => v.order)).toEqual([g.members, [...g.members].reverse()]);
     }
@@ -101,16 +116,27 @@ describe('pdr', () => {
     expect(preds[swe.id]!.model_patch).toContain('diff --git');
 
     // Blind: nothing the judge was sent mentions tests, rewards or verdicts.
-    const judged = calls.filter((c) => c.request?.system === JUDGE_SYSTEM).map((c) => c.request!.messages.map((m) => m.content).join('\n'));
+    const judged = calls
+      .filter((c) => c.request?.system === JUDGE_SYSTEM)
+      .map((c) => c.request!.messages.map((m) => m.content).join('\n'));
     expect(judged.length).toBeGreaterThan(0);
-    for (const text of judged) expect(text).not.toMatch(/\b(FAIL_TO_PASS|PASS_TO_PASS|reward|test_outputs|passed|resolved)\b/i);
+    for (const text of judged)
+      expect(text).not.toMatch(/\b(FAIL_TO_PASS|PASS_TO_PASS|reward|test_outputs|passed|resolved)\b/i);
     expect(await listSandboxes({ [LABEL.run]: runId })).toEqual([]);
   });
 
   it('context modes reach the first prompts of the next iteration', async () => {
     const [harbor] = tasks;
     for (const context of ['random-K', 'own', 'none'] as const) {
-      const { outcome, prompt } = await scale(`ctx-${context}`, [harbor!], { strategy: 'pdr', n: 3, iterations: 2, k: 2, groupSize: 2, votes: 1, context });
+      const { outcome, prompt } = await scale(`ctx-${context}`, [harbor!], {
+        strategy: 'pdr',
+        n: 3,
+        iterations: 2,
+        k: 2,
+        groupSize: 2,
+        votes: 1,
+        context,
+      });
       const [it0, it1] = outcome(harbor!.id).iterations;
       const earlier = it0!.rollouts.map((r) => r.rolloutId);
       const given = it1!.rollouts.map((r) => prompt(harbor!.id, r.rolloutId).contextFrom);
@@ -126,7 +152,8 @@ describe('pdr', () => {
           for (const id of g) expect(earlier).toContain(id);
         }
       }
-      if (context !== 'none') expect(prompt(harbor!.id, it1!.rollouts[0]!.rolloutId).instance).toContain('<prior_attempts>');
+      if (context !== 'none')
+        expect(prompt(harbor!.id, it1!.rollouts[0]!.rolloutId).instance).toContain('<prior_attempts>');
       expect(it0!.bracket, `${context}: no selection tournament`).toBeUndefined();
     }
   });
@@ -142,9 +169,15 @@ describe('rtv', () => {
     expect(report.scaling!.final).toBe(1);
   });
 
-  it('can judge raw trajectories instead of summaries (the paper\'s ablation), making no summaries', async () => {
+  it("can judge raw trajectories instead of summaries (the paper's ablation), making no summaries", async () => {
     const [harbor] = tasks;
-    const { outcome, report, calls } = await scale('rtv-traj', [harbor!], { strategy: 'rtv', n: 4, groupSize: 2, votes: 2, judgeInput: 'trajectories' });
+    const { outcome, report, calls } = await scale('rtv-traj', [harbor!], {
+      strategy: 'rtv',
+      n: 4,
+      groupSize: 2,
+      votes: 2,
+      judgeInput: 'trajectories',
+    });
     expect(calls.filter((c) => c.request?.system === SUMMARY_SYSTEM)).toHaveLength(0);
     const judged = calls.filter((c) => c.request?.system === JUDGE_SYSTEM).map((c) => c.request!.messages[0]!.content);
     expect(judged[0]).toMatch(/the agent's trajectory[\s\S]*## Step 1/);
@@ -160,14 +193,27 @@ describe('select', () => {
     double.setReply(scriptedAgent([harbor!], oneInFour([harbor!])).reply);
     const { runDir, runId } = await startRun(config, [harbor!], runSettings(config, { strategy: 'sample', n: 4 }));
 
-    const agentCalls = () => double.calls.filter((c) => c.request && c.request.system !== JUDGE_SYSTEM && c.request.system !== SUMMARY_SYSTEM).length;
+    const agentCalls = () =>
+      double.calls.filter((c) => c.request && c.request.system !== JUDGE_SYSTEM && c.request.system !== SUMMARY_SYSTEM)
+        .length;
     const before = agentCalls();
     const client = await testClient(config);
     const server = { address: config.temporal.address!, namespace: config.temporal.namespace, searchAttributes: true };
     const select = async (selectId: string, spec: SelectSpec) => {
       const handle = await client.workflow.start(selectRun, {
-        workflowId: `${runId}/${selectId}`, taskQueue: config.temporal.taskQueue,
-        args: [{ selectId, runId, runDir, tasks: [taskRef(harbor!)], spec, concurrency: 1, modelRetry: { maxAttempts: 3, initialIntervalSec: 0.2, maxIntervalSec: 1 } }],
+        workflowId: `${runId}/${selectId}`,
+        taskQueue: config.temporal.taskQueue,
+        args: [
+          {
+            selectId,
+            runId,
+            runDir,
+            tasks: [taskRef(harbor!)],
+            spec,
+            concurrency: 1,
+            modelRetry: { maxAttempts: 3, initialIntervalSec: 0.2, maxIntervalSec: 1 },
+          },
+        ],
       });
       return (await runWorker(await createWorker(config, server), handle.result())) as ScalingReport;
     };
@@ -176,9 +222,12 @@ describe('select', () => {
     const b = await select('sel-b', { groupSize: 4, votes: 1, seed: 7, judgeInput: 'summaries' });
     expect(agentCalls()).toBe(before); // no new rollouts, only summaries and votes
     for (const r of [a, b]) expect(r).toMatchObject({ tasks: 1, final: 1, judgeAccuracy: { rate: 1 } });
-    const bracket = (id: string) => readJson<Bracket>(path.join(runPaths(runDir).task(harbor!.id), 'tournaments', `${id}-it0`, 'bracket.json'));
+    const bracket = (id: string) =>
+      readJson<Bracket>(path.join(runPaths(runDir).task(harbor!.id), 'tournaments', `${id}-it0`, 'bracket.json'));
     expect(bracket('sel-a').rounds.map((r) => r.groups.length)).toEqual([2, 1]);
     expect(bracket('sel-b').rounds.map((r) => r.groups.length)).toEqual([1]);
-    expect(readFileSync(path.join(runDir, 'selections', 'sel-b', 'results.md'), 'utf8')).toMatch(/groupSize=4, votes=1, seed=7[\s\S]*Final 100\.0%/);
+    expect(readFileSync(path.join(runDir, 'selections', 'sel-b', 'results.md'), 'utf8')).toMatch(
+      /groupSize=4, votes=1, seed=7[\s\S]*Final 100\.0%/,
+    );
   });
 });

@@ -4,8 +4,13 @@ import { judgePrompt, parseJudgeAnswer } from '../core/judge';
 import { parseSummary, renderSummary, renderTrajectory, summaryPrompt, type Summary } from '../core/summary';
 
 const summary: Summary = {
-  hypotheses: ['subtract uses +'], keyDecisions: ['fix the operator, not the tests'], changes: ['calc/ops.py: a - b'],
-  verification: ['ran pytest: 4 passed'], progress: 'done', failureModes: [], openIssues: ['none known'],
+  hypotheses: ['subtract uses +'],
+  keyDecisions: ['fix the operator, not the tests'],
+  changes: ['calc/ops.py: a - b'],
+  verification: ['ran pytest: 4 passed'],
+  progress: 'done',
+  failureModes: [],
+  openIssues: ['none known'],
 };
 
 describe('summaries', () => {
@@ -20,11 +25,22 @@ describe('summaries', () => {
 
   it('render every field for the judge', () => {
     const text = renderSummary(summary);
-    for (const s of ['subtract uses +', 'calc/ops.py: a - b', 'ran pytest: 4 passed', 'Progress: done', 'Failure modes:\n- (none)']) expect(text).toContain(s);
+    for (const s of [
+      'subtract uses +',
+      'calc/ops.py: a - b',
+      'ran pytest: 4 passed',
+      'Progress: done',
+      'Failure modes:\n- (none)',
+    ])
+      expect(text).toContain(s);
   });
 
   it('trim long trajectories within the budget, keeping start and end, with the cut marked', () => {
-    const steps = Array.from({ length: 40 }, (_, i) => ({ step: i + 1, reply: `reply ${i + 1} ${'x'.repeat(200)}`, observation: 'y'.repeat(5000) }));
+    const steps = Array.from({ length: 40 }, (_, i) => ({
+      step: i + 1,
+      reply: `reply ${i + 1} ${'x'.repeat(200)}`,
+      observation: 'y'.repeat(5000),
+    }));
     const text = renderTrajectory(steps, 6000, 1000);
     expect(text.length).toBeLessThanOrEqual(6000 + 200);
     expect(text).toContain('## Step 1\n');
@@ -38,12 +54,16 @@ describe('summaries', () => {
 
   it('the summary prompt carries the task, the trajectory and the fields', () => {
     const p = summaryPrompt('Fix subtract', 'TRAJ', 'Submitted');
-    for (const s of ['Fix subtract', 'TRAJ', 'exit_status="Submitted"', '"failureModes"', '"progress": string']) expect(p).toContain(s);
+    for (const s of ['Fix subtract', 'TRAJ', 'exit_status="Submitted"', '"failureModes"', '"progress": string'])
+      expect(p).toContain(s);
   });
 });
 
 describe('judge', () => {
-  const candidates = [{ id: 'r3', text: 'summary three' }, { id: 'r7', text: 'summary seven' }];
+  const candidates = [
+    { id: 'r3', text: 'summary three' },
+    { id: 'r7', text: 'summary seven' },
+  ];
   it('shows letters, not ids, and reads the last answer tag', () => {
     const p = judgePrompt('Fix subtract', candidates, 'summaries');
     expect(p).toContain('<attempt id="A">\nsummary three');

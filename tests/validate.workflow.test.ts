@@ -46,7 +46,11 @@ describe('validate workflow', () => {
     for (const id of ['hello-file', 'count-lines', 'json-names', 'example__calc-1', 'example__calc-2']) {
       expect(byId[id], `${id}: ${byId[id]?.problems.join('; ')}`).toMatchObject({ status: 'valid' });
     }
-    expect(byId['broken-oracle']).toMatchObject({ status: 'invalid', oracle: { passed: false }, null: { passed: false } });
+    expect(byId['broken-oracle']).toMatchObject({
+      status: 'invalid',
+      oracle: { passed: false },
+      null: { passed: false },
+    });
     expect(byId['broken-oracle']!.problems[0]).toMatch(/oracle fails/);
     expect(byId['null-passes']).toMatchObject({ status: 'invalid', null: { passed: true } });
     expect(result.summary).toMatchObject({ total: tasks.length, valid: 5, invalid: 2, error: 0 });

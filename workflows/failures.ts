@@ -3,7 +3,8 @@ import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temp
 
 export function failureOf(e: unknown): { type?: string; message: string } {
   let cause = e;
-  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause) cause = cause.cause;
+  while ((cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) && cause.cause)
+    cause = cause.cause;
   if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
   return { message: cause instanceof Error ? cause.message : String(cause) };
 }

@@ -14,12 +14,16 @@ const acts = proxyActivities<Activities>({
  * What every task workflow starts with: the image (built once per task), and the rollouts that
  * already have results (a continued run skips them).
  */
-export async function prepareTask(runDir: string, task: TaskRef): Promise<{ image: string; done: Map<string, RolloutResult> }> {
+export async function prepareTask(
+  runDir: string,
+  task: TaskRef,
+): Promise<{ image: string; done: Map<string, RolloutResult> }> {
   const { image } = await acts.prepareImage.executeWithOptions(
     { summary: `image for ${task.id}`, startToCloseTimeout: `${task.buildTimeoutSec + 60} seconds` },
     [{ runDir, taskId: task.id }],
   );
-  const finished = await acts.finishedRollouts.executeWithOptions({ summary: 'rollouts finished earlier' }, [{ runDir, taskId: task.id }]);
+  const finished = await acts.finishedRollouts.executeWithOptions({ summary: 'rollouts finished earlier' }, [
+    { runDir, taskId: task.id },
+  ]);
   return { image, done: new Map(finished.map((r) => [r.rolloutId, r])) };
 }
-

@@ -39,7 +39,13 @@ const MAX_SANDBOX_TRIES = 3;
 const sandbox = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '20 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: [FAILURE.sandboxLost] },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [FAILURE.sandboxLost],
+  },
 });
 
 export async function rollout(input: RolloutInput): Promise<RolloutResult> {
@@ -60,7 +66,12 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   const exec = proxyActivities<Activities>({
     startToCloseTimeout: `${input.commandTimeoutSec + 120} seconds`,
     heartbeatTimeout: '20 seconds',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 5, nonRetryableErrorTypes: [FAILURE.sandboxLost] },
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: [FAILURE.sandboxLost],
+    },
   });
 
   let tryNo = 1;
@@ -68,10 +79,11 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   let containerId: string | undefined;
   const startSandbox = async () => {
     containerId = undefined;
-    containerId = (await sandbox.startSandbox.executeWithOptions(
-      { summary: `start ${name}` },
-      [{ ...ref, attempt: rolloutId, name, image: input.image }],
-    )).containerId;
+    containerId = (
+      await sandbox.startSandbox.executeWithOptions({ summary: `start ${name}` }, [
+        { ...ref, attempt: rolloutId, name, image: input.image },
+      ])
+    ).containerId;
   };
 
   let steps = 0;
@@ -84,7 +96,9 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   let evalError: string | undefined;
 
   try {
-    await sandbox.initRollout.executeWithOptions({ summary: 'write prompts' }, [{ ...ref, contextFrom: input.contextFrom }]);
+    await sandbox.initRollout.executeWithOptions({ summary: 'write prompts' }, [
+      { ...ref, contextFrom: input.contextFrom },
+    ]);
     await startSandbox();
 
     for (let step = 1; !exitStatus; step++) {
@@ -114,13 +128,25 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
           break;
         }
       }
-      exitStatus = limitReached({ steps, costUsd: cost, elapsedMs: Date.now() - started }, input.limits, input.wallTimeSec);
+      exitStatus = limitReached(
+        { steps, costUsd: cost, elapsedMs: Date.now() - started },
+        input.limits,
+        input.wallTimeSec,
+      );
     }
 
     try {
       outcome = await sandbox.evaluateRollout.executeWithOptions(
         { summary: 'hidden tests', startToCloseTimeout: `${task.verifierTimeoutSec + 300} seconds` },
-        [{ ...ref, containerId, image: input.image, sandboxName: containerName(runId, task.id, `${rolloutId}-eval`, tryNo), submitted: exitStatus === 'Submitted' }],
+        [
+          {
+            ...ref,
+            containerId,
+            image: input.image,
+            sandboxName: containerName(runId, task.id, `${rolloutId}-eval`, tryNo),
+            submitted: exitStatus === 'Submitted',
+          },
+        ],
       );
     } catch (e) {
       evalError = failureOf(e).message;
@@ -131,15 +157,30 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   } finally {
     // Also when the rollout is cancelled: its container must go.
     await CancellationScope.nonCancellable(() =>
-      sandbox.removeSandbox.executeWithOptions({ summary: `remove ${name}` }, [{ name }]));
+      sandbox.removeSandbox.executeWithOptions({ summary: `remove ${name}` }, [{ name }]),
+    );
   }
 
   const result: RolloutResult = {
-    taskId: task.id, rolloutId, exitStatus: exitStatus ?? 'SandboxError', detail, steps, apiCalls, costUsd: cost,
-    passed: outcome?.passed, reward: outcome?.reward, evalReason: outcome?.reason, evalError,
-    patchBytes: outcome?.patchBytes, sandboxRestarts: tryNo - 1, durationMs: Date.now() - started,
+    taskId: task.id,
+    rolloutId,
+    exitStatus: exitStatus ?? 'SandboxError',
+    detail,
+    steps,
+    apiCalls,
+    costUsd: cost,
+    passed: outcome?.passed,
+    reward: outcome?.reward,
+    evalReason: outcome?.reason,
+    evalError,
+    patchBytes: outcome?.patchBytes,
+    sandboxRestarts: tryNo - 1,
+    durationMs: Date.now() - started,
   };
-  await sandbox.finishRollout.executeWithOptions({ summary: `${result.exitStatus}, ${result.passed ? 'passed' : 'failed'}` }, [{ ...ref, result }]);
+  await sandbox.finishRollout.executeWithOptions(
+    { summary: `${result.exitStatus}, ${result.passed ? 'passed' : 'failed'}` },
+    [{ ...ref, result }],
+  );
   return result;
 
   /**
@@ -149,7 +190,9 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   async function runStep(step: number, preview: string | undefined) {
     for (;;) {
       try {
-        return await exec.execStep.executeWithOptions({ summary: stepSummary(step, preview) }, [{ ...ref, step, containerId: containerId! }]);
+        return await exec.execStep.executeWithOptions({ summary: stepSummary(step, preview) }, [
+          { ...ref, step, containerId: containerId! },
+        ]);
       } catch (e) {
         const f = failureOf(e);
         if (f.type !== FAILURE.sandboxLost || tryNo >= MAX_SANDBOX_TRIES) {
@@ -161,7 +204,10 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
         name = containerName(runId, task.id, rolloutId, ++tryNo);
         await startSandbox();
         await sandbox.replaySteps.executeWithOptions(
-          { summary: `replay steps 1..${step - 1} in ${name}`, startToCloseTimeout: `${(step + 1) * (input.commandTimeoutSec + 5)} seconds` },
+          {
+            summary: `replay steps 1..${step - 1} in ${name}`,
+            startToCloseTimeout: `${(step + 1) * (input.commandTimeoutSec + 5)} seconds`,
+          },
           [{ ...ref, containerId: containerId!, upTo: step }],
         );
       }

@@ -72,40 +72,82 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
   setHandler(runProgressQuery, () => {
     const rollouts = results.flatMap((r) => r.rollouts);
     return {
-      tasks: input.tasks.length, tasksDone: results.length, rolloutsDone: rollouts.length,
-      rolloutsPassed: rollouts.filter((r) => r.passed).length, running: [...running],
+      tasks: input.tasks.length,
+      tasksDone: results.length,
+      rolloutsDone: rollouts.length,
+      rolloutsPassed: rollouts.filter((r) => r.passed).length,
+      running: [...running],
     };
   });
 
-  const scaled = (task: TaskRef) => executeChild(taskScaling, {
-    workflowId: `${input.runId}/${task.id}`,
-    staticSummary: `${input.settings.strategy} (N=${input.settings.scaling!.n}, T=${input.settings.scaling!.iterations}): ${task.id}`,
-    typedSearchAttributes: input.searchAttributes
-      ? [{ key: SA.runId, value: input.runId }, { key: SA.taskId, value: task.id }, { key: SA.job, value: 'run-task' }, { key: SA.strategy, value: input.settings.strategy }]
-      : undefined,
-    args: [{
-      runId: input.runId, runDir: input.runDir, task, scaling: input.settings.scaling!, limits: input.settings.limits,
-      commandTimeoutSec: input.settings.commandTimeoutSec, wallTimeSec: input.settings.wallTimeSec ?? task.agentTimeoutSec,
-      modelRetry: input.settings.modelRetry,
-    }],
-  }).then((r): TaskRunResult => ({ taskId: r.taskId, rollouts: r.iterations.flatMap((it) => it.rollouts) }));
-
-  await slidingWindow(input.tasks, input.settings.taskConcurrency, (task) => (input.settings.strategy !== 'sample' ? scaled(task) : executeChild(taskRun, {
+  const scaled = (task: TaskRef) =>
+    executeChild(taskScaling, {
       workflowId: `${input.runId}/${task.id}`,
-      staticSummary: `${input.settings.strategy} x${input.settings.n}: ${task.id}`,
+      staticSummary: `${input.settings.strategy} (N=${input.settings.scaling!.n}, T=${input.settings.scaling!.iterations}): ${task.id}`,
       typedSearchAttributes: input.searchAttributes
-        ? [{ key: SA.runId, value: input.runId }, { key: SA.taskId, value: task.id }, { key: SA.job, value: 'run-task' }, { key: SA.strategy, value: input.settings.strategy }]
+        ? [
+            { key: SA.runId, value: input.runId },
+            { key: SA.taskId, value: task.id },
+            { key: SA.job, value: 'run-task' },
+            { key: SA.strategy, value: input.settings.strategy },
+          ]
         : undefined,
-      args: [{ runId: input.runId, runDir: input.runDir, task, settings: input.settings }],
-    })).catch((e): TaskRunResult => ({ taskId: task.id, error: failureOf(e).message, rollouts: [] })), {
-    onStart: (task) => running.add(task.id),
-    onEnd: (task, result) => { running.delete(task.id); results.push(result); },
-  });
+      args: [
+        {
+          runId: input.runId,
+          runDir: input.runDir,
+          task,
+          scaling: input.settings.scaling!,
+          limits: input.settings.limits,
+          commandTimeoutSec: input.settings.commandTimeoutSec,
+          wallTimeSec: input.settings.wallTimeSec ?? task.agentTimeoutSec,
+          modelRetry: input.settings.modelRetry,
+        },
+      ],
+    }).then((r): TaskRunResult => ({ taskId: r.taskId, rollouts: r.iterations.flatMap((it) => it.rollouts) }));
 
-  await acts.removeRunContainers.executeWithOptions({ summary: 'remove leftover containers' }, [{ runId: input.runId }]);
+  await slidingWindow(
+    input.tasks,
+    input.settings.taskConcurrency,
+    (task) =>
+      (input.settings.strategy !== 'sample'
+        ? scaled(task)
+        : executeChild(taskRun, {
+            workflowId: `${input.runId}/${task.id}`,
+            staticSummary: `${input.settings.strategy} x${input.settings.n}: ${task.id}`,
+            typedSearchAttributes: input.searchAttributes
+              ? [
+                  { key: SA.runId, value: input.runId },
+                  { key: SA.taskId, value: task.id },
+                  { key: SA.job, value: 'run-task' },
+                  { key: SA.strategy, value: input.settings.strategy },
+                ]
+              : undefined,
+            args: [{ runId: input.runId, runDir: input.runDir, task, settings: input.settings }],
+          })
+      ).catch((e): TaskRunResult => ({ taskId: task.id, error: failureOf(e).message, rollouts: [] })),
+    {
+      onStart: (task) => running.add(task.id),
+      onEnd: (task, result) => {
+        running.delete(task.id);
+        results.push(result);
+      },
+    },
+  );
+
+  await acts.removeRunContainers.executeWithOptions({ summary: 'remove leftover containers' }, [
+    { runId: input.runId },
+  ]);
   const report = await acts.writeRunReport.executeWithOptions(
     { summary: 'write results.json, results.md, preds.json' },
-    [{ runDir: input.runDir, runId: input.runId, taskIds: input.tasks.map((t) => t.id), errors: results.filter((r) => r.error).map((r) => ({ taskId: r.taskId, error: r.error! })) }],
+    [
+      {
+        runDir: input.runDir,
+        runId: input.runId,
+        taskIds: input.tasks.map((t) => t.id),
+        errors: results.filter((r) => r.error).map((r) => ({ taskId: r.taskId, error: r.error! })),
+      },
+    ],
   );
   if (input.searchAttributes) upsertSearchAttributes([{ key: SA.status, value: 'completed' }]);
   return report;
@@ -116,14 +158,28 @@ export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
   const { image, done } = await prepareTask(input.runDir, task);
 
   const ids = Array.from({ length: settings.n }, (_, i) => `r${i}`);
-  const rollouts = await Promise.all(ids.map((rolloutId) => done.get(rolloutId) ?? executeChild(rollout, {
-    workflowId: `${input.runId}/${task.id}/${rolloutId}`,
-    staticSummary: `rollout ${rolloutId} of ${task.id}`,
-    args: [{
-      runDir: input.runDir, runId: input.runId, task, rolloutId, image,
-      limits: settings.limits, commandTimeoutSec: settings.commandTimeoutSec,
-      wallTimeSec: settings.wallTimeSec ?? task.agentTimeoutSec, modelRetry: settings.modelRetry,
-    }],
-  })));
+  const rollouts = await Promise.all(
+    ids.map(
+      (rolloutId) =>
+        done.get(rolloutId) ??
+        executeChild(rollout, {
+          workflowId: `${input.runId}/${task.id}/${rolloutId}`,
+          staticSummary: `rollout ${rolloutId} of ${task.id}`,
+          args: [
+            {
+              runDir: input.runDir,
+              runId: input.runId,
+              task,
+              rolloutId,
+              image,
+              limits: settings.limits,
+              commandTimeoutSec: settings.commandTimeoutSec,
+              wallTimeSec: settings.wallTimeSec ?? task.agentTimeoutSec,
+              modelRetry: settings.modelRetry,
+            },
+          ],
+        }),
+    ),
+  );
   return { taskId: task.id, rollouts };
 }

@@ -68,7 +68,8 @@ const acts = proxyActivities<Activities>({
 });
 
 /** Produced nothing: no step taken, or (repository tasks) an empty patch. Such rollouts are not judged. */
-export const producedNothing = (r: Pick<RolloutResult, 'steps' | 'patchBytes'>, grading: TaskRef['grading']) => r.steps === 0 || (grading === 'patch' && !r.patchBytes);
+export const producedNothing = (r: Pick<RolloutResult, 'steps' | 'patchBytes'>, grading: TaskRef['grading']) =>
+  r.steps === 0 || (grading === 'patch' && !r.patchBytes);
 
 export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingResult> {
   const { task, scaling: s } = input;
@@ -83,22 +84,42 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
     const last = t === s.iterations - 1;
     const ids = Array.from({ length: s.n }, (_, i) => `it${t}-r${i}`);
     const contexts = ids.map((_, i) => contextFor(previous, i));
-    const rollouts = await Promise.all(ids.map((rolloutId, i) => done.get(rolloutId) ?? executeChild(rollout, {
-      workflowId: `${input.runId}/${task.id}/${rolloutId}`,
-      staticSummary: `rollout ${rolloutId} of ${task.id}${contexts[i]!.length ? ` (context: ${contexts[i]!.join(', ')})` : ''}`,
-      args: [{
-        runDir: input.runDir, runId: input.runId, task, rolloutId, image, limits: input.limits,
-        commandTimeoutSec: input.commandTimeoutSec, wallTimeSec: input.wallTimeSec, modelRetry: input.modelRetry,
-        contextFrom: contexts[i],
-      }],
-    })));
+    const rollouts = await Promise.all(
+      ids.map(
+        (rolloutId, i) =>
+          done.get(rolloutId) ??
+          executeChild(rollout, {
+            workflowId: `${input.runId}/${task.id}/${rolloutId}`,
+            staticSummary: `rollout ${rolloutId} of ${task.id}${contexts[i]!.length ? ` (context: ${contexts[i]!.join(', ')})` : ''}`,
+            args: [
+              {
+                runDir: input.runDir,
+                runId: input.runId,
+                task,
+                rolloutId,
+                image,
+                limits: input.limits,
+                commandTimeoutSec: input.commandTimeoutSec,
+                wallTimeSec: input.wallTimeSec,
+                modelRetry: input.modelRetry,
+                contextFrom: contexts[i],
+              },
+            ],
+          }),
+      ),
+    );
     for (const r of rollouts) cost.agent = addCost(cost.agent, r.costUsd);
 
     // Summaries: what the judge compares and what the next iteration reads.
     const needSummaries = s.judgeInput === 'summaries' || (!last && s.context !== 'none');
     if (needSummaries) {
-      const made = await Promise.all(ids.map((rolloutId) => acts.summarize.executeWithOptions(
-        { summary: `summarise ${rolloutId}` }, [{ runDir: input.runDir, taskId: task.id, rolloutId }])));
+      const made = await Promise.all(
+        ids.map((rolloutId) =>
+          acts.summarize.executeWithOptions({ summary: `summarise ${rolloutId}` }, [
+            { runDir: input.runDir, taskId: task.id, rolloutId },
+          ]),
+        ),
+      );
       for (const m of made) cost.summary = addCost(cost.summary, m.costUsd);
     }
 
@@ -108,12 +129,24 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
     const outcome: IterationOutcome = { iteration: t, rollouts, dropped, selected: [] };
     const target = last ? 1 : s.context === 'select-K' ? s.k : 0;
     if (target > 0) {
-      outcome.bracket = await runTournament({
-        runDir: input.runDir, taskId: task.id, id: last ? `it${t}-final` : `it${t}-select-${s.k}`,
-        candidates, target, groupSize: s.groupSize, votes: s.votes, seed: s.seed, judgeInput: s.judgeInput,
-      }, input.modelRetry);
+      outcome.bracket = await runTournament(
+        {
+          runDir: input.runDir,
+          taskId: task.id,
+          id: last ? `it${t}-final` : `it${t}-select-${s.k}`,
+          candidates,
+          target,
+          groupSize: s.groupSize,
+          votes: s.votes,
+          seed: s.seed,
+          judgeInput: s.judgeInput,
+        },
+        input.modelRetry,
+      );
       outcome.selected = outcome.bracket.winners;
-      await acts.recordBracket.executeWithOptions({ summary: `bracket ${outcome.bracket.id}` }, [{ runDir: input.runDir, taskId: task.id, bracket: outcome.bracket }]);
+      await acts.recordBracket.executeWithOptions({ summary: `bracket ${outcome.bracket.id}` }, [
+        { runDir: input.runDir, taskId: task.id, bracket: outcome.bracket },
+      ]);
       const votes = await acts.bracketCost({ runDir: input.runDir, taskId: task.id, tournament: outcome.bracket.id });
       cost.judge = addCost(cost.judge, votes);
     }
@@ -122,19 +155,28 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
   }
   const result: TaskScalingResult = { taskId: task.id, iterations, final: iterations.at(-1)?.selected[0], cost };
   // The brackets go to the run folder; the parent's history gets the outcome without them.
-  await acts.recordTaskScaling.executeWithOptions({ summary: `final pick: ${result.final ?? 'none'}` }, [{ runDir: input.runDir, result }]);
+  await acts.recordTaskScaling.executeWithOptions({ summary: `final pick: ${result.final ?? 'none'}` }, [
+    { runDir: input.runDir, result },
+  ]);
   return { ...result, iterations: iterations.map(({ bracket: _bracket, ...it }) => it) };
 
   /** Which earlier rollouts' summaries rollout i of the next iteration is given. */
   function contextFor(prev: IterationOutcome | undefined, i: number): string[] {
     if (!prev) return [];
     switch (s.context) {
-      case 'select-K': return prev.selected;
+      case 'select-K':
+        return prev.selected;
       // Each new rollout draws its own K, as the original PDR does.
-      case 'random-K': return shuffle(prev.rollouts.map((r) => r.rolloutId), random).slice(0, s.k);
+      case 'random-K':
+        return shuffle(
+          prev.rollouts.map((r) => r.rolloutId),
+          random,
+        ).slice(0, s.k);
       // K = 1: the summary of the earlier attempt in the same position.
-      case 'own': return [prev.rollouts[i % prev.rollouts.length]!.rolloutId];
-      case 'none': return [];
+      case 'own':
+        return [prev.rollouts[i % prev.rollouts.length]!.rolloutId];
+      case 'none':
+        return [];
     }
   }
 }

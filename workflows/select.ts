@@ -37,15 +37,23 @@ const acts = proxyActivities<Activities>({
 });
 
 export async function selectRun(input: SelectRunInput): Promise<ScalingReport> {
-  await slidingWindow(input.tasks, input.concurrency, (task) => executeChild(selectTask, {
-    workflowId: `${input.runId}/${input.selectId}/${task.id}`,
-    staticSummary: `reselect ${task.id} (G=${input.spec.groupSize}, V=${input.spec.votes}, seed ${input.spec.seed})`,
-    args: [{ ...input, task }],
-  }).then(() => undefined, () => undefined), { onEnd: () => {} });
-  return acts.writeSelectReport.executeWithOptions(
-    { summary: 'write the selection report' },
-    [{ runDir: input.runDir, selectId: input.selectId, taskIds: input.tasks.map((t) => t.id), spec: input.spec }],
+  await slidingWindow(
+    input.tasks,
+    input.concurrency,
+    (task) =>
+      executeChild(selectTask, {
+        workflowId: `${input.runId}/${input.selectId}/${task.id}`,
+        staticSummary: `reselect ${task.id} (G=${input.spec.groupSize}, V=${input.spec.votes}, seed ${input.spec.seed})`,
+        args: [{ ...input, task }],
+      }).then(
+        () => undefined,
+        () => undefined,
+      ),
+    { onEnd: () => {} },
   );
+  return acts.writeSelectReport.executeWithOptions({ summary: 'write the selection report' }, [
+    { runDir: input.runDir, selectId: input.selectId, taskIds: input.tasks.map((t) => t.id), spec: input.spec },
+  ]);
 }
 
 export async function selectTask(input: SelectRunInput & { task: TaskRef }): Promise<void> {
@@ -64,20 +72,47 @@ export async function selectTask(input: SelectRunInput & { task: TaskRef }): Pro
     }
     const ids = it.rollouts.map((r) => r.rolloutId);
     if (spec.judgeInput === 'summaries') {
-      const made = await Promise.all(ids.map((rolloutId) => acts.summarize.executeWithOptions(
-        { summary: `summarise ${rolloutId}` }, [{ runDir: input.runDir, taskId: task.id, rolloutId }])));
+      const made = await Promise.all(
+        ids.map((rolloutId) =>
+          acts.summarize.executeWithOptions({ summary: `summarise ${rolloutId}` }, [
+            { runDir: input.runDir, taskId: task.id, rolloutId },
+          ]),
+        ),
+      );
       for (const m of made) cost.summary = addCost(cost.summary, m.costUsd);
     }
     const productive = it.rollouts.filter((r) => !producedNothing(r, task.grading)).map((r) => r.rolloutId);
     const candidates = productive.length ? productive : ids;
-    const bracket = await runTournament({
-      runDir: input.runDir, taskId: task.id, id: `${input.selectId}-it${it.iteration}`,
-      candidates, target, groupSize: spec.groupSize, votes: spec.votes, seed: spec.seed, judgeInput: spec.judgeInput,
-    }, input.modelRetry);
-    await acts.recordBracket.executeWithOptions({ summary: `bracket ${bracket.id}` }, [{ runDir: input.runDir, taskId: task.id, bracket }]);
-    cost.judge = addCost(cost.judge, await acts.bracketCost({ runDir: input.runDir, taskId: task.id, tournament: bracket.id }));
-    iterations.push({ ...it, dropped: ids.filter((id) => !candidates.includes(id)), selected: bracket.winners, bracket });
+    const bracket = await runTournament(
+      {
+        runDir: input.runDir,
+        taskId: task.id,
+        id: `${input.selectId}-it${it.iteration}`,
+        candidates,
+        target,
+        groupSize: spec.groupSize,
+        votes: spec.votes,
+        seed: spec.seed,
+        judgeInput: spec.judgeInput,
+      },
+      input.modelRetry,
+    );
+    await acts.recordBracket.executeWithOptions({ summary: `bracket ${bracket.id}` }, [
+      { runDir: input.runDir, taskId: task.id, bracket },
+    ]);
+    cost.judge = addCost(
+      cost.judge,
+      await acts.bracketCost({ runDir: input.runDir, taskId: task.id, tournament: bracket.id }),
+    );
+    iterations.push({
+      ...it,
+      dropped: ids.filter((id) => !candidates.includes(id)),
+      selected: bracket.winners,
+      bracket,
+    });
   }
   const result: TaskScalingResult = { taskId: task.id, iterations, final: iterations.at(-1)?.selected[0], cost };
-  await acts.recordSelection.executeWithOptions({ summary: `final pick: ${result.final ?? 'none'}` }, [{ runDir: input.runDir, selectId: input.selectId, result }]);
+  await acts.recordSelection.executeWithOptions({ summary: `final pick: ${result.final ?? 'none'}` }, [
+    { runDir: input.runDir, selectId: input.selectId, result },
+  ]);
 }

@@ -40,13 +40,18 @@ export interface TournamentSpec {
   judgeInput: 'summaries' | 'trajectories';
 }
 
-export async function runTournament(spec: TournamentSpec, modelRetry: { maxAttempts: number; initialIntervalSec: number; maxIntervalSec: number }): Promise<Bracket> {
+export async function runTournament(
+  spec: TournamentSpec,
+  modelRetry: { maxAttempts: number; initialIntervalSec: number; maxIntervalSec: number },
+): Promise<Bracket> {
   const judge = proxyActivities<Activities>({
     startToCloseTimeout: '15 minutes',
     heartbeatTimeout: '30 seconds',
     retry: {
-      initialInterval: `${modelRetry.initialIntervalSec} seconds`, maximumInterval: `${modelRetry.maxIntervalSec} seconds`,
-      backoffCoefficient: 2, maximumAttempts: modelRetry.maxAttempts,
+      initialInterval: `${modelRetry.initialIntervalSec} seconds`,
+      maximumInterval: `${modelRetry.maxIntervalSec} seconds`,
+      backoffCoefficient: 2,
+      maximumAttempts: modelRetry.maxAttempts,
     },
   });
   // Each tournament draws from its own stream: same seed and id, same bracket.
@@ -57,23 +62,55 @@ export async function runTournament(spec: TournamentSpec, modelRetry: { maxAttem
   let population = [...spec.candidates];
   let lastByes = new Set<string>();
   const vote = (key: string, order: string[]) =>
-    judge.judgeVote.executeWithOptions({ summary: `judge ${key}: ${order.join(' vs ')}` }, [{
-      runDir: spec.runDir, taskId: spec.taskId, tournament: spec.id, key, order, judgeInput: spec.judgeInput,
-    }]).then((v) => v.choice, () => null); // a vote whose call keeps failing is an abstention
+    judge.judgeVote
+      .executeWithOptions({ summary: `judge ${key}: ${order.join(' vs ')}` }, [
+        {
+          runDir: spec.runDir,
+          taskId: spec.taskId,
+          tournament: spec.id,
+          key,
+          order,
+          judgeInput: spec.judgeInput,
+        },
+      ])
+      .then(
+        (v) => v.choice,
+        () => null,
+      ); // a vote whose call keeps failing is an abstention
 
   for (let round = 0; population.length > spec.target; round++) {
     const plan = planRound(population, spec.target, spec.groupSize, random, lastByes);
-    const ballots = await Promise.all(plan.groups.map((members, g) =>
-      Promise.all(voteOrders(members, spec.votes).map(async (order, v) => ({ order, choice: await vote(`r${round}-g${g}-v${v}`, order) })))));
-    const tallies = plan.groups.map((members, g) => tally(members, ballots[g]!.map((b) => b.choice)));
-    const extra = await Promise.all(tallies.map((t, g) =>
-      t.kind === 'tie' ? vote(`r${round}-g${g}-tie`, t.tied) : Promise.resolve(null)));
+    const ballots = await Promise.all(
+      plan.groups.map((members, g) =>
+        Promise.all(
+          voteOrders(members, spec.votes).map(async (order, v) => ({
+            order,
+            choice: await vote(`r${round}-g${g}-v${v}`, order),
+          })),
+        ),
+      ),
+    );
+    const tallies = plan.groups.map((members, g) =>
+      tally(
+        members,
+        ballots[g]!.map((b) => b.choice),
+      ),
+    );
+    const extra = await Promise.all(
+      tallies.map((t, g) => (t.kind === 'tie' ? vote(`r${round}-g${g}-tie`, t.tied) : Promise.resolve(null))),
+    );
     // Random tie breaks in group order, after all votes: the draw sequence never depends on timing.
     const groups = plan.groups.map((members, g): BracketGroup => {
       const t = tallies[g]!;
       if (t.kind === 'winner') return { members, votes: ballots[g]!, counts: t.counts, winner: t.winner };
       const broken = breakTie(t.tied, extra[g]!, random);
-      return { members, votes: ballots[g]!, counts: t.counts, winner: broken.winner, tie: { tied: t.tied, extraVote: extra[g]!, how: broken.how } };
+      return {
+        members,
+        votes: ballots[g]!,
+        counts: t.counts,
+        winner: broken.winner,
+        tie: { tied: t.tied, extraVote: extra[g]!, how: broken.how },
+      };
     });
     bracket.rounds.push({ groups, byes: plan.byes });
     population = [...groups.map((g) => g.winner), ...plan.byes];

@@ -2,7 +2,11 @@
 // keeps a bounded window of per-task child workflows; each child builds the image and runs both
 // attempts, each in its own container, removed whatever happens.
 import {
-  CancellationScope, defineQuery, executeChild, proxyActivities, setHandler,
+  CancellationScope,
+  defineQuery,
+  executeChild,
+  proxyActivities,
+  setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -12,7 +16,13 @@ import { slidingWindow } from './window';
 import { SA } from '../core/searchAttributes';
 import { containerName, type TaskRef } from '../core/task';
 import {
-  decideVerdict, errorVerdict, summarize, type AttemptKind, type AttemptResult, type TaskVerdict, type ValidationSummary,
+  decideVerdict,
+  errorVerdict,
+  summarize,
+  type AttemptKind,
+  type AttemptResult,
+  type TaskVerdict,
+  type ValidationSummary,
 } from '../core/validation';
 
 export interface ValidateDatasetInput {
@@ -64,28 +74,49 @@ export async function validateDataset(input: ValidateDatasetInput): Promise<Vali
   const running = new Set<string>();
   setHandler(progressQuery, () => {
     const s = summarize(input.runId, verdicts);
-    return { total: input.tasks.length, done: verdicts.length, valid: s.valid, invalid: s.invalid, error: s.error, running: [...running] };
+    return {
+      total: input.tasks.length,
+      done: verdicts.length,
+      valid: s.valid,
+      invalid: s.invalid,
+      error: s.error,
+      running: [...running],
+    };
   });
 
   const childOptions = (task: TaskRef) => ({
     workflowId: `${input.runId}/${task.id}`,
     staticSummary: `validate ${task.id} (${task.format})`,
     typedSearchAttributes: input.searchAttributes
-      ? [{ key: SA.runId, value: input.runId }, { key: SA.taskId, value: task.id }, { key: SA.job, value: 'validate-task' }]
+      ? [
+          { key: SA.runId, value: input.runId },
+          { key: SA.taskId, value: task.id },
+          { key: SA.job, value: 'validate-task' },
+        ]
       : undefined,
   });
 
-  await slidingWindow(input.tasks, input.concurrency, (task) =>
-    executeChild(validateTask, {
-      ...childOptions(task),
-      args: [{ runId: input.runId, runDir: input.runDir, task, searchAttributes: input.searchAttributes }],
-    }).catch((e) => errorVerdict(task.id, task.format, `validation workflow failed: ${failureOf(e).message}`)), {
-    onStart: (task) => running.add(task.id),
-    onEnd: (task, verdict) => { running.delete(task.id); verdicts.push(verdict); },
-  });
+  await slidingWindow(
+    input.tasks,
+    input.concurrency,
+    (task) =>
+      executeChild(validateTask, {
+        ...childOptions(task),
+        args: [{ runId: input.runId, runDir: input.runDir, task, searchAttributes: input.searchAttributes }],
+      }).catch((e) => errorVerdict(task.id, task.format, `validation workflow failed: ${failureOf(e).message}`)),
+    {
+      onStart: (task) => running.add(task.id),
+      onEnd: (task, verdict) => {
+        running.delete(task.id);
+        verdicts.push(verdict);
+      },
+    },
+  );
 
   // Anything a crashed worker left behind goes now, not at the next `gc`.
-  await acts.removeRunContainers.executeWithOptions({ summary: 'remove leftover containers' }, [{ runId: input.runId }]);
+  await acts.removeRunContainers.executeWithOptions({ summary: 'remove leftover containers' }, [
+    { runId: input.runId },
+  ]);
   const { summary, table } = await acts.writeValidationReport.executeWithOptions(
     { summary: 'write results.json and results.md' },
     [{ runDir: input.runDir, runId: input.runId, verdicts }],
@@ -121,27 +152,46 @@ export async function validateTask(input: ValidateTaskInput): Promise<TaskVerdic
 async function attempt(input: ValidateTaskInput, image: string, kind: AttemptKind): Promise<AttemptResult> {
   const { task } = input;
   const started = Date.now();
-  const result = (tries: number, r: Omit<AttemptResult, 'kind' | 'tries' | 'durationMs'>): AttemptResult =>
-    ({ kind, tries, durationMs: Date.now() - started, ...r });
-  if (kind === 'oracle' && !task.hasSolution) return result(0, { reason: 'not run', error: 'the task has no reference solution' });
+  const result = (tries: number, r: Omit<AttemptResult, 'kind' | 'tries' | 'durationMs'>): AttemptResult => ({
+    kind,
+    tries,
+    durationMs: Date.now() - started,
+    ...r,
+  });
+  if (kind === 'oracle' && !task.hasSolution)
+    return result(0, { reason: 'not run', error: 'the task has no reference solution' });
 
   const verifierTimeout = `${task.verifierTimeoutSec + 120} seconds`;
   for (let tryNo = 1; ; tryNo++) {
-    const ref = { runDir: input.runDir, runId: input.runId, taskId: task.id, attempt: kind, name: containerName(input.runId, task.id, kind, tryNo) };
+    const ref = {
+      runDir: input.runDir,
+      runId: input.runId,
+      taskId: task.id,
+      attempt: kind,
+      name: containerName(input.runId, task.id, kind, tryNo),
+    };
     try {
       if (task.grading === 'patch') {
         const o = await acts.evaluatePatch.executeWithOptions(
-          { summary: `${kind}: ${kind === 'oracle' ? 'gold' : 'empty'} patch + hidden tests`, startToCloseTimeout: verifierTimeout },
+          {
+            summary: `${kind}: ${kind === 'oracle' ? 'gold' : 'empty'} patch + hidden tests`,
+            startToCloseTimeout: verifierTimeout,
+          },
           [{ ...ref, image, patch: kind === 'oracle' ? 'gold' : 'empty' }],
         );
         return result(tryNo, { passed: o.passed, reason: o.reason });
       }
       try {
-        const { containerId } = await acts.startSandbox.executeWithOptions({ summary: `${kind}: start ${ref.name}` }, [{ ...ref, image }]);
+        const { containerId } = await acts.startSandbox.executeWithOptions({ summary: `${kind}: start ${ref.name}` }, [
+          { ...ref, image },
+        ]);
         let note = '';
         if (kind === 'oracle') {
           const s = await acts.runSolution.executeWithOptions(
-            { summary: 'oracle: run the reference solution', startToCloseTimeout: `${task.agentTimeoutSec + 120} seconds` },
+            {
+              summary: 'oracle: run the reference solution',
+              startToCloseTimeout: `${task.agentTimeoutSec + 120} seconds`,
+            },
             [{ ...ref, containerId }],
           );
           if (s.timedOut) note = ` (solution timed out after ${task.agentTimeoutSec} s)`;
@@ -155,7 +205,8 @@ async function attempt(input: ValidateTaskInput, image: string, kind: AttemptKin
       } finally {
         // Also when the workflow is cancelled: the container must go either way.
         await CancellationScope.nonCancellable(() =>
-          acts.removeSandbox.executeWithOptions({ summary: `remove ${ref.name}` }, [{ name: ref.name }]));
+          acts.removeSandbox.executeWithOptions({ summary: `remove ${ref.name}` }, [{ name: ref.name }]),
+        );
       }
     } catch (e) {
       const f = failureOf(e);

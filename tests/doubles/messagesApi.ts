@@ -78,7 +78,8 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) send(res, 500, { type: 'error', error: { type: 'api_error', message: `test double crashed: ${String(e)}` } });
+      if (!res.headersSent)
+        send(res, 500, { type: 'error', error: { type: 'api_error', message: `test double crashed: ${String(e)}` } });
     });
   });
 
@@ -127,7 +128,8 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
 
     if ('error' in scripted) {
       const { status, type, message, retryAfterSec } = scripted.error;
-      const headers: Record<string, string> = retryAfterSec !== undefined ? { 'retry-after': String(retryAfterSec) } : {};
+      const headers: Record<string, string> =
+        retryAfterSec !== undefined ? { 'retry-after': String(retryAfterSec) } : {};
       return fail(status, message ?? defaultErrorMessage(status), type, headers);
     }
     respond(200, api.success(request, scripted));
@@ -162,13 +164,18 @@ export function scriptedConversation(steps: string[] | ((req: DoubleRequest) => 
   let next = 0;
   return () => {
     const text = steps[next++];
-    if (text === undefined) throw new Error(`scripted conversation has ${steps.length} steps; call ${next} asked for more`);
+    if (text === undefined)
+      throw new Error(`scripted conversation has ${steps.length} steps; call ${next} asked for more`);
     return { text };
   };
 }
 
 /** `n` failures with `error`, then `then` (a fixed reply or a reply function) for every later call. */
-export function errorsThen(n: number, error: Extract<DoubleResponse, { error: unknown }>['error'], then: DoubleResponse | DoubleReplyFn): DoubleReplyFn {
+export function errorsThen(
+  n: number,
+  error: Extract<DoubleResponse, { error: unknown }>['error'],
+  then: DoubleResponse | DoubleReplyFn,
+): DoubleReplyFn {
   let failed = 0;
   return (req) => {
     if (failed < n) {
@@ -183,15 +190,26 @@ export function errorsThen(n: number, error: Extract<DoubleResponse, { error: un
 
 interface Api {
   requestIdHeader: string;
-  validate(req: http.IncomingMessage, body: Record<string, unknown>, apiKey: string | undefined): { status: number; message: string; type?: string } | undefined;
+  validate(
+    req: http.IncomingMessage,
+    body: Record<string, unknown>,
+    apiKey: string | undefined,
+  ): { status: number; message: string; type?: string } | undefined;
   normalise(body: Record<string, unknown>, apiKey: string | undefined, callIndex: number): DoubleRequest;
   success(req: DoubleRequest, reply: Exclude<DoubleResponse, { error: unknown }>): unknown;
   error(status: number, message: string, type?: string): unknown;
 }
 
 const ANTHROPIC_ERROR_TYPES: Record<number, string> = {
-  400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error',
-  413: 'request_too_large', 429: 'rate_limit_error', 500: 'api_error', 504: 'timeout_error', 529: 'overloaded_error',
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'api_error',
+  504: 'timeout_error',
+  529: 'overloaded_error',
 };
 
 const anthropicApi: Api = {
@@ -207,24 +225,30 @@ const anthropicApi: Api = {
     if (!Number.isInteger(body.max_tokens) || (body.max_tokens as number) < 1) {
       return { status: 400, message: 'max_tokens: Input should be a positive integer' };
     }
-    if (!Array.isArray(body.messages) || body.messages.length === 0) return { status: 400, message: 'messages: at least one message is required' };
+    if (!Array.isArray(body.messages) || body.messages.length === 0)
+      return { status: 400, message: 'messages: at least one message is required' };
     // API version 2026-10-21 (sent by @anthropic-ai/sdk 1.x) removed the sampling parameters; older versions accept them.
     if (String(req.headers['anthropic-version']) >= '2026-10-21') {
       const sampling = ['temperature', 'top_p', 'top_k'].find((f) => body[f] !== undefined);
       if (sampling) return { status: 400, message: `${sampling}: Extra inputs are not permitted` };
     }
-    if (body.stream === true) return { status: 400, message: 'stream: streaming is not supported by the messages API test double' };
+    if (body.stream === true)
+      return { status: 400, message: 'stream: streaming is not supported by the messages API test double' };
     return undefined;
   },
   normalise(body, apiKey, callIndex) {
     const system = typeof body.system === 'string' ? body.system : flatten(body.system);
-    const messages = (body.messages as { role: string; content: unknown }[]).map((m) => ({ role: m.role, content: flatten(m.content) }));
+    const messages = (body.messages as { role: string; content: unknown }[]).map((m) => ({
+      role: m.role,
+      content: flatten(m.content),
+    }));
     return request('anthropic', body, system, messages, body.max_tokens as number, apiKey, callIndex);
   },
   success(req, reply) {
     const { text, stopReason } = cut(reply, req.maxTokens);
     const content: unknown[] = text ? [{ type: 'text', text }] : [];
-    if ('toolUse' in reply) content.push({ type: 'tool_use', id: `toolu_${randomBytes(12).toString('hex')}`, ...reply.toolUse });
+    if ('toolUse' in reply)
+      content.push({ type: 'tool_use', id: `toolu_${randomBytes(12).toString('hex')}`, ...reply.toolUse });
     return {
       id: `msg_${randomBytes(12).toString('hex')}`,
       type: 'message',
@@ -242,27 +266,50 @@ const anthropicApi: Api = {
     };
   },
   error(status, message, type) {
-    return { type: 'error', error: { type: type ?? ANTHROPIC_ERROR_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'), message } };
+    return {
+      type: 'error',
+      error: {
+        type: type ?? ANTHROPIC_ERROR_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'),
+        message,
+      },
+    };
   },
 };
 
 const FINISH_REASONS: Record<DoubleStopReason, string> = {
-  end_turn: 'stop', stop_sequence: 'stop', max_tokens: 'length', tool_use: 'tool_calls', refusal: 'content_filter', pause_turn: 'stop',
+  end_turn: 'stop',
+  stop_sequence: 'stop',
+  max_tokens: 'length',
+  tool_use: 'tool_calls',
+  refusal: 'content_filter',
+  pause_turn: 'stop',
 };
 
 const openaiApi: Api = {
   requestIdHeader: 'x-request-id',
   validate(_req, body, apiKey) {
     // Local servers (vLLM, Ollama) ignore the key, but the SDK always sends one; its absence means a broken client.
-    if (!apiKey) return { status: 401, message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth." };
+    if (!apiKey)
+      return {
+        status: 401,
+        message:
+          "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth.",
+      };
     if (typeof body.model !== 'string') return { status: 400, message: 'you must provide a model parameter' };
     if (!Array.isArray(body.messages)) return { status: 400, message: "Missing required parameter: 'messages'." };
-    if (body.stream === true) return { status: 400, message: 'stream: streaming is not supported by the messages API test double' };
+    if (body.stream === true)
+      return { status: 400, message: 'stream: streaming is not supported by the messages API test double' };
     return undefined;
   },
   normalise(body, apiKey, callIndex) {
-    const all = (body.messages as { role: string; content: unknown }[]).map((m) => ({ role: m.role, content: flatten(m.content) }));
-    const system = all.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => m.content).join('\n');
+    const all = (body.messages as { role: string; content: unknown }[]).map((m) => ({
+      role: m.role,
+      content: flatten(m.content),
+    }));
+    const system = all
+      .filter((m) => m.role === 'system' || m.role === 'developer')
+      .map((m) => m.content)
+      .join('\n');
     const messages = all.filter((m) => m.role !== 'system' && m.role !== 'developer');
     const maxTokens = (body.max_completion_tokens ?? body.max_tokens) as number | undefined;
     return request('openai', body, system, messages, maxTokens, apiKey, callIndex);
@@ -271,11 +318,13 @@ const openaiApi: Api = {
     const { text, stopReason } = cut(reply, req.maxTokens);
     const message: Record<string, unknown> = { role: 'assistant', content: text || null, refusal: null };
     if ('toolUse' in reply) {
-      message.tool_calls = [{
-        id: `call_${randomBytes(12).toString('hex')}`,
-        type: 'function',
-        function: { name: reply.toolUse.name, arguments: JSON.stringify(reply.toolUse.input) },
-      }];
+      message.tool_calls = [
+        {
+          id: `call_${randomBytes(12).toString('hex')}`,
+          type: 'function',
+          function: { name: reply.toolUse.name, arguments: JSON.stringify(reply.toolUse.input) },
+        },
+      ];
     }
     const prompt = inputTokens(req);
     const completion = outputTokens(text, reply);
@@ -285,12 +334,19 @@ const openaiApi: Api = {
       created: Math.floor(Date.now() / 1000),
       model: req.model,
       choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH_REASONS[stopReason] }],
-      usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: 0 } },
+      usage: {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        total_tokens: prompt + completion,
+        prompt_tokens_details: { cached_tokens: 0 },
+      },
     };
   },
   error(status, message, type) {
     const byStatus: Record<number, [string, string | null]> = {
-      400: ['invalid_request_error', null], 401: ['invalid_request_error', 'invalid_api_key'], 404: ['invalid_request_error', 'model_not_found'],
+      400: ['invalid_request_error', null],
+      401: ['invalid_request_error', 'invalid_api_key'],
+      404: ['invalid_request_error', 'model_not_found'],
       429: ['requests', 'rate_limit_exceeded'],
     };
     const [defaultType, code] = byStatus[status] ?? [status >= 500 ? 'server_error' : 'invalid_request_error', null];
@@ -301,19 +357,39 @@ const openaiApi: Api = {
 // ---- details ----------------------------------------------------------------------------------
 
 function request(
-  provider: DoubleProvider, body: Record<string, unknown>, system: string, messages: DoubleRequest['messages'],
-  maxTokens: number | undefined, apiKey: string | undefined, callIndex: number,
+  provider: DoubleProvider,
+  body: Record<string, unknown>,
+  system: string,
+  messages: DoubleRequest['messages'],
+  maxTokens: number | undefined,
+  apiKey: string | undefined,
+  callIndex: number,
 ): DoubleRequest {
   const conversationKey = createHash('sha256').update(JSON.stringify({ system, messages })).digest('hex').slice(0, 16);
   const temperature = typeof body.temperature === 'number' ? body.temperature : undefined;
-  return { provider, model: body.model as string, system, messages, maxTokens, temperature, apiKey, callIndex, conversationKey, body };
+  return {
+    provider,
+    model: body.model as string,
+    system,
+    messages,
+    maxTokens,
+    temperature,
+    apiKey,
+    callIndex,
+    conversationKey,
+    body,
+  };
 }
 
 /** The reply text after the max_tokens cut (about 4 chars a token), and the stop reason that goes with it. */
-function cut(reply: Exclude<DoubleResponse, { error: unknown }>, maxTokens: number | undefined): { text: string; stopReason: DoubleStopReason } {
+function cut(
+  reply: Exclude<DoubleResponse, { error: unknown }>,
+  maxTokens: number | undefined,
+): { text: string; stopReason: DoubleStopReason } {
   const text = reply.text ?? '';
   const scripted: DoubleStopReason = 'toolUse' in reply ? 'tool_use' : (reply.stopReason ?? 'end_turn');
-  if (maxTokens !== undefined && text.length > maxTokens * 4) return { text: text.slice(0, maxTokens * 4), stopReason: 'max_tokens' };
+  if (maxTokens !== undefined && text.length > maxTokens * 4)
+    return { text: text.slice(0, maxTokens * 4), stopReason: 'max_tokens' };
   return { text, stopReason: scripted };
 }
 
@@ -322,7 +398,10 @@ function inputTokens(req: DoubleRequest): number {
 }
 
 function outputTokens(text: string, reply: Exclude<DoubleResponse, { error: unknown }>): number {
-  return estimateTokens(text) + ('toolUse' in reply ? estimateTokens(reply.toolUse.name + JSON.stringify(reply.toolUse.input)) : 0);
+  return (
+    estimateTokens(text) +
+    ('toolUse' in reply ? estimateTokens(reply.toolUse.name + JSON.stringify(reply.toolUse.input)) : 0)
+  );
 }
 
 /** Message content (a string or content blocks) as plain text. */
@@ -331,7 +410,8 @@ function flatten(content: unknown): string {
   if (!Array.isArray(content)) return content === undefined || content === null ? '' : JSON.stringify(content);
   return content
     .map((b: { type?: string; text?: string; content?: unknown; input?: unknown }) =>
-      b.type === 'text' ? (b.text ?? '') : b.type === 'tool_result' ? flatten(b.content) : JSON.stringify(b))
+      b.type === 'text' ? (b.text ?? '') : b.type === 'tool_result' ? flatten(b.content) : JSON.stringify(b),
+    )
     .join('');
 }
 

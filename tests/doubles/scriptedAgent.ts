@@ -17,18 +17,27 @@ const say = (thought: string, command: string) => `THOUGHT: ${thought}\n\n\`\`\`
 /** The reference solution as one command the agent can send. */
 export function solutionCommand(task: Task): string {
   const s = task.solution;
-  if (s.kind === 'patch') return `cd ${task.workdir ?? '/testbed'} && git apply <<'AGENTSCALE_PATCH'\n${s.patch.trimEnd()}\nAGENTSCALE_PATCH`;
-  if (s.kind === 'script') return readFileSync(s.path, 'utf8').replace(/^#!.*\n/, '').trim();
+  if (s.kind === 'patch')
+    return `cd ${task.workdir ?? '/testbed'} && git apply <<'AGENTSCALE_PATCH'\n${s.patch.trimEnd()}\nAGENTSCALE_PATCH`;
+  if (s.kind === 'script')
+    return readFileSync(s.path, 'utf8')
+      .replace(/^#!.*\n/, '')
+      .trim();
   throw new Error(`${task.id} has no reference solution to script`);
 }
 
 /** Commands of each behaviour, in turn; the last one repeats. */
 function plan(b: Behaviour, task: Task): string[] {
   switch (b) {
-    case 'solve': return ['ls -la', solutionCommand(task), submitCommand(task)];
-    case 'giveUp': return ['ls -la', submitCommand(task)];
-    case 'wander': return ['ls -la', 'pwd', 'echo still looking'];
-    case 'chatty': case 'fail': return [];
+    case 'solve':
+      return ['ls -la', solutionCommand(task), submitCommand(task)];
+    case 'giveUp':
+      return ['ls -la', submitCommand(task)];
+    case 'wander':
+      return ['ls -la', 'pwd', 'echo still looking'];
+    case 'chatty':
+    case 'fail':
+      return [];
   }
 }
 
@@ -37,8 +46,13 @@ export function scriptedSummary(trajectory: string): string {
   const plan = /\[plan (\w+)\]/.exec(trajectory)?.[1] ?? 'unknown';
   const done = plan === 'solve';
   return JSON.stringify({
-    hypotheses: [`plan ${plan}`], keyDecisions: [done ? 'applied a fix' : 'stopped early'], changes: done ? ['applied the fix'] : [],
-    verification: [], progress: done ? 'done' : 'gave up', failureModes: done ? [] : ['no change made'], openIssues: [],
+    hypotheses: [`plan ${plan}`],
+    keyDecisions: [done ? 'applied a fix' : 'stopped early'],
+    changes: done ? ['applied the fix'] : [],
+    verification: [],
+    progress: done ? 'done' : 'gave up',
+    failureModes: done ? [] : ['no change made'],
+    openIssues: [],
   });
 }
 
@@ -47,7 +61,10 @@ export function scriptedSummary(trajectory: string): string {
  * `prefer`, else the first attempt. With rotated orders, a group with no preferred attempt ties.
  */
 export function scriptedJudge(prompt: string, prefer: RegExp = /plan solve/): string {
-  const attempts = [...prompt.matchAll(/<attempt id="([A-Z])">\n([\s\S]*?)\n<\/attempt>/g)].map((m) => ({ letter: m[1]!, text: m[2]! }));
+  const attempts = [...prompt.matchAll(/<attempt id="([A-Z])">\n([\s\S]*?)\n<\/attempt>/g)].map((m) => ({
+    letter: m[1]!,
+    text: m[2]!,
+  }));
   const pick = attempts.find((a) => prefer.test(a.text)) ?? attempts[0];
   return `Comparing the attempts... <answer>${pick?.letter ?? 'A'}</answer>`;
 }
@@ -61,13 +78,18 @@ export interface ScriptedAgent {
 /**
  * @param behaviours per task id, the behaviours handed out to its rollouts in turn (default: solve)
  */
-export function scriptedAgent(tasks: Task[], behaviours: Record<string, Behaviour[]> = {}, options: { prefer?: RegExp } = {}): ScriptedAgent {
+export function scriptedAgent(
+  tasks: Task[],
+  behaviours: Record<string, Behaviour[]> = {},
+  options: { prefer?: RegExp } = {},
+): ScriptedAgent {
   const assigned = new Map<string, Behaviour[]>();
   const taskOf = (req: DoubleRequest) => tasks.find((t) => req.messages[0]?.content.includes(t.instruction.trim()));
 
   const reply: DoubleReplyFn = (req): DoubleResponse => {
     // The same model summarises and judges; its system prompt says which role it plays.
-    if (req.system === SUMMARY_SYSTEM) return { text: `\`\`\`json\n${scriptedSummary(req.messages[0]?.content ?? '')}\n\`\`\`` };
+    if (req.system === SUMMARY_SYSTEM)
+      return { text: `\`\`\`json\n${scriptedSummary(req.messages[0]?.content ?? '')}\n\`\`\`` };
     if (req.system === JUDGE_SYSTEM) return { text: scriptedJudge(req.messages[0]?.content ?? '', options.prefer) };
     const task = taskOf(req);
     if (!task) return { text: 'I do not know this task.' };
@@ -82,11 +104,19 @@ export function scriptedAgent(tasks: Task[], behaviours: Record<string, Behaviou
       behaviour = (/\[plan (\w+)\]/.exec(turns[0]!.content)?.[1] as Behaviour | undefined) ?? 'solve';
     }
     if (behaviour === 'fail') return { error: { status: 500, type: 'api_error', message: 'scripted failure' } };
-    if (behaviour === 'chatty') return { text: `[plan chatty] I think the answer is to look around, but I will not say how (turn ${turns.length + 1}).` };
+    if (behaviour === 'chatty')
+      return {
+        text: `[plan chatty] I think the answer is to look around, but I will not say how (turn ${turns.length + 1}).`,
+      };
     const steps = plan(behaviour, task);
     const command = steps[Math.min(turns.length, steps.length - 1)]!;
     const tag = turns.length === 0 ? `[plan ${behaviour}] ` : '';
-    return { text: say(`${tag}step ${turns.length + 1} of my plan${command.includes(SUBMIT_SENTINEL) ? ': done, submitting' : ''}.`, command) };
+    return {
+      text: say(
+        `${tag}step ${turns.length + 1} of my plan${command.includes(SUBMIT_SENTINEL) ? ': done, submitting' : ''}.`,
+        command,
+      ),
+    };
   };
   return { reply, assigned };
 }
