@@ -11,25 +11,26 @@ import {
   type AgentConfig,
 } from '../core/agent';
 import type { Config } from '../core/config';
+import type { ModelClient } from '../core/model';
+import type { RolloutResult } from '../core/rollout';
+import { contextText } from '../core/summary';
 import type { Task } from '../core/task';
 import { loadRunTask, readIfExists, readTextIfExists, writeFileAtomic, writeJson } from '../runtime/artifacts';
 import { evaluateContainer, evaluatePatch, sandboxSpec, type Outcome } from '../runtime/evaluate';
-import path from 'node:path';
-import { contextText } from '../core/summary';
-import type { ModelClient } from '../runtime/model';
-import { modelFailure } from './modelFailure';
 import {
   buildTrajectory,
   completedSteps,
   conversationFor,
-  rolloutPaths,
+  finishedRollouts,
   writeResult,
-  type RolloutResult,
   type StoredModelStep,
   type StoredObservation,
 } from '../runtime/rollouts';
+import { rolloutFolder } from '../runtime/runFolder';
 import { execInSandbox } from '../runtime/sandbox';
-import { guarded, withHeartbeat } from './support';
+import { guarded, toFailure } from './failures';
+import { withHeartbeat } from './heartbeat';
+import type { LabelsFor } from './sandbox';
 
 export interface RolloutRef {
   runDir: string;
@@ -55,16 +56,13 @@ export interface ExecSummary {
   outputBytes: number;
 }
 
-/** Container labels for an attempt of a run (shared with the validation activities). */
-export type LabelsFor = (ref: { runId: string; taskId: string; attempt: string }) => Record<string, string>;
-
 export function createRolloutActivities(
   config: Config,
   labelsFor: LabelsFor,
   model: () => ModelClient,
   agent: AgentConfig = config.agent,
 ) {
-  const paths = (r: RolloutRef) => rolloutPaths(r.runDir, r.taskId, r.rolloutId);
+  const paths = (r: RolloutRef) => rolloutFolder(r.runDir, r.taskId, r.rolloutId);
   const task = (r: RolloutRef): Task => loadRunTask(r.runDir, r.taskId);
 
   return {
@@ -74,9 +72,7 @@ export function createRolloutActivities(
       if (readIfExists(p.prompt)) return;
       // PDR: the summaries of the selected earlier rollouts (never their results) join the prompt.
       const summaries = (input.contextFrom ?? []).map((id) => {
-        const s = readIfExists<{ text: string }>(
-          path.join(rolloutPaths(input.runDir, input.taskId, id).dir, 'summary.json'),
-        );
+        const s = readIfExists<{ text: string }>(rolloutFolder(input.runDir, input.taskId, id).summary);
         if (!s) throw new Error(`${input.rolloutId}: no summary of ${id} to give as context`);
         return s.text;
       });
@@ -102,7 +98,7 @@ export function createRolloutActivities(
 
       const { prompt, messages } = conversationFor(p, input.step);
       const reply = await withHeartbeat(() => model().complete({ system: prompt.system, messages })).catch((e) => {
-        throw modelFailure(e);
+        throw toFailure(e);
       });
       const parsed = parseReply(reply.text, reply.stopReason);
       const stored: StoredModelStep = { step: input.step, reply, parsed };
@@ -251,6 +247,11 @@ export function createRolloutActivities(
           return { ...outcome, patchBytes: Buffer.byteLength(patch) };
         }),
       );
+    },
+
+    /** Rollouts of a task that already have results (a continued run skips them). */
+    async finishedRollouts(input: { runDir: string; taskId: string }): Promise<RolloutResult[]> {
+      return finishedRollouts(input.runDir, input.taskId);
     },
 
     /** The rollout's result and its mini-swe-agent trajectory, written last. */

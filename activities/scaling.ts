@@ -15,14 +15,13 @@ import {
   type Summary,
 } from '../core/summary';
 import type { Config } from '../core/config';
-import { renderScalingReport, scalingReport, type ScalingReport } from '../core/report';
-import { slug } from '../core/task';
-import { loadRunTask, readIfExists, runPaths, writeFileAtomic, writeJson } from '../runtime/artifacts';
-import type { ModelClient } from '../runtime/model';
-import { finishedRollouts, rolloutPaths, storedSteps, type RolloutResult } from '../runtime/rollouts';
-import type { TaskScalingResult } from '../workflows/scaling';
-import { modelFailure } from './modelFailure';
-import { withHeartbeat } from './support';
+import type { ModelClient } from '../core/model';
+import type { RolloutResult } from '../core/rollout';
+import { loadRunTask, readIfExists, writeJson } from '../runtime/artifacts';
+import { storedSteps } from '../runtime/rollouts';
+import { rolloutFolder, taskFolder } from '../runtime/runFolder';
+import { toFailure } from './failures';
+import { withHeartbeat } from './heartbeat';
 
 export interface StoredSummary {
   rolloutId: string;
@@ -41,15 +40,9 @@ export interface StoredVote {
   costUsd: number | null;
 }
 
-export const scalingPath = (runDir: string, taskId: string) => path.join(runPaths(runDir).task(taskId), 'scaling.json');
-const summaryPath = (runDir: string, taskId: string, rolloutId: string) =>
-  path.join(rolloutPaths(runDir, taskId, rolloutId).dir, 'summary.json');
-export const votePath = (runDir: string, taskId: string, tournament: string, key: string) =>
-  path.join(runPaths(runDir).task(taskId), 'tournaments', tournament, 'votes', `${key}.json`);
-
 /** The steps of a rollout as the summariser and a trajectory judge see them. */
 function trajectorySteps(runDir: string, taskId: string, rolloutId: string) {
-  return storedSteps(rolloutPaths(runDir, taskId, rolloutId)).map(({ step, model, observation }) => ({
+  return storedSteps(rolloutFolder(runDir, taskId, rolloutId)).map(({ step, model, observation }) => ({
     step,
     reply: model.reply.text,
     observation: observation?.message,
@@ -65,14 +58,14 @@ export function createScalingActivities(config: Config, model: () => ModelClient
       taskId: string;
       rolloutId: string;
     }): Promise<{ fallback: boolean; costUsd: number | null }> {
-      const file = summaryPath(input.runDir, input.taskId, input.rolloutId);
+      const file = rolloutFolder(input.runDir, input.taskId, input.rolloutId).summary;
       const done = readIfExists<StoredSummary>(file);
       if (done) return { fallback: done.fallback, costUsd: done.costUsd };
       const task = loadRunTask(input.runDir, input.taskId);
       // The exit status is the agent's own (it submitted, or hit a limit), not a test result.
       const exitStatus =
         readIfExists<Pick<RolloutResult, 'exitStatus'>>(
-          rolloutPaths(input.runDir, input.taskId, input.rolloutId).result,
+          rolloutFolder(input.runDir, input.taskId, input.rolloutId).result,
         )?.exitStatus ?? 'unknown';
       const steps = trajectorySteps(input.runDir, input.taskId, input.rolloutId);
       const messages: ChatMessage[] = [
@@ -82,7 +75,7 @@ export function createScalingActivities(config: Config, model: () => ModelClient
       let stored: StoredSummary | undefined;
       for (let attempt = 1; attempt <= config.scaling.summaryAttempts && !stored; attempt++) {
         const reply = await withHeartbeat(() => model().complete({ system: SUMMARY_SYSTEM, messages })).catch((e) => {
-          throw modelFailure(e);
+          throw toFailure(e);
         });
         cost = addCost(cost, reply.costUsd);
         const parsed = parseSummary(reply.text);
@@ -118,73 +111,17 @@ export function createScalingActivities(config: Config, model: () => ModelClient
 
     /** A task's whole scaling outcome (iterations, brackets, final pick), for the report and `select`. */
     async recordTaskScaling(input: { runDir: string; result: { taskId: string } }): Promise<void> {
-      writeJson(scalingPath(input.runDir, input.result.taskId), input.result);
-    },
-
-    /**
-     * A task's outcome as the run left it; a `sample` run's rollouts become one iteration whose
-     * final selection was never made.
-     */
-    async loadTaskOutcome(input: { runDir: string; taskId: string }): Promise<TaskScalingResult> {
-      const stored = readIfExists<TaskScalingResult>(scalingPath(input.runDir, input.taskId));
-      if (stored) return { ...stored, iterations: stored.iterations.map(({ bracket: _b, ...it }) => it) };
-      const rollouts = finishedRollouts(input.runDir, input.taskId).sort((a, b) =>
-        a.rolloutId.localeCompare(b.rolloutId, 'en', { numeric: true }),
-      );
-      if (rollouts.length === 0) throw new Error(`${input.taskId}: the run has no finished rollouts to select from`);
-      const agent = rollouts.reduce<number | null>((a, r) => addCost(a, r.costUsd), 0);
-      return {
-        taskId: input.taskId,
-        iterations: [{ iteration: 0, rollouts, dropped: [], selected: [] }],
-        cost: { agent, summary: 0, judge: 0 },
-      };
-    },
-
-    async recordSelection(input: { runDir: string; selectId: string; result: TaskScalingResult }): Promise<void> {
-      writeJson(
-        path.join(input.runDir, 'selections', input.selectId, 'tasks', `${slug(input.result.taskId, 80)}.json`),
-        input.result,
-      );
-    },
-
-    /** The paper's table for a selection, beside the run's own (selections/<id>/results.md). */
-    async writeSelectReport(input: {
-      runDir: string;
-      selectId: string;
-      taskIds: string[];
-      spec: object;
-    }): Promise<ScalingReport> {
-      const dir = path.join(input.runDir, 'selections', input.selectId);
-      const outcomes = input.taskIds.flatMap(
-        (id) => readIfExists<TaskScalingResult>(path.join(dir, 'tasks', `${slug(id, 80)}.json`)) ?? [],
-      );
-      const report = scalingReport(outcomes);
-      writeJson(path.join(dir, 'results.json'), {
-        selectId: input.selectId,
-        spec: input.spec,
-        tasks: outcomes.length,
-        report,
-      });
-      writeFileAtomic(
-        path.join(dir, 'results.md'),
-        `# Selection ${input.selectId}\n\n${Object.entries(input.spec as Record<string, unknown>)
-          .map(([k, v]) => `${k}=${String(v)}`)
-          .join(', ')}; no new rollouts, the run's own.\n\n${renderScalingReport(report)}\n`,
-      );
-      return report;
+      writeJson(taskFolder(input.runDir, input.result.taskId).scaling, input.result);
     },
 
     /** The tournament's bracket: who met whom, every vote, ties and byes. */
     async recordBracket(input: { runDir: string; taskId: string; bracket: { id: string } }): Promise<void> {
-      writeJson(
-        path.join(runPaths(input.runDir).task(input.taskId), 'tournaments', input.bracket.id, 'bracket.json'),
-        input.bracket,
-      );
+      writeJson(taskFolder(input.runDir, input.taskId).tournament(input.bracket.id).bracket, input.bracket);
     },
 
     /** What a tournament's votes cost (null when the model has no price). */
     async bracketCost(input: { runDir: string; taskId: string; tournament: string }): Promise<number | null> {
-      const dir = path.dirname(votePath(input.runDir, input.taskId, input.tournament, 'x'));
+      const dir = taskFolder(input.runDir, input.taskId).tournament(input.tournament).votes;
       if (!existsSync(dir)) return 0;
       return readdirSync(dir).reduce<number | null>(
         (a, f) => addCost(a, readIfExists<StoredVote>(path.join(dir, f))?.costUsd ?? 0),
@@ -204,7 +141,7 @@ export function createScalingActivities(config: Config, model: () => ModelClient
       order: string[];
       judgeInput: 'summaries' | 'trajectories';
     }): Promise<StoredVote> {
-      const file = votePath(input.runDir, input.taskId, input.tournament, input.key);
+      const file = taskFolder(input.runDir, input.taskId).tournament(input.tournament).vote(input.key);
       const done = readIfExists<StoredVote>(file);
       if (done) return done;
       const task = loadRunTask(input.runDir, input.taskId);
@@ -212,7 +149,8 @@ export function createScalingActivities(config: Config, model: () => ModelClient
         id,
         text:
           input.judgeInput === 'summaries'
-            ? (readIfExists<StoredSummary>(summaryPath(input.runDir, input.taskId, id))?.text ?? '(no summary)')
+            ? (readIfExists<StoredSummary>(rolloutFolder(input.runDir, input.taskId, id).summary)?.text ??
+              '(no summary)')
             : renderTrajectory(
                 trajectorySteps(input.runDir, input.taskId, id),
                 Math.floor(budget / input.order.length),
@@ -225,7 +163,7 @@ export function createScalingActivities(config: Config, model: () => ModelClient
       let choice: string | null = null;
       for (let attempt = 1; attempt <= 2 && choice === null; attempt++) {
         const reply = await withHeartbeat(() => model().complete({ system: JUDGE_SYSTEM, messages })).catch((e) => {
-          throw modelFailure(e);
+          throw toFailure(e);
         });
         cost = addCost(cost, reply.costUsd);
         choice = parseJudgeAnswer(reply.text, candidates);

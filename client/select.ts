@@ -2,15 +2,17 @@
 // judge input, on the run's stored rollouts and summaries; no new rollouts.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../core/config';
 import { renderScalingReport, type RunReport, type ScalingReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
-import { taskRef, TaskSchema } from '../core/task';
-import { readJson, runPaths } from '../runtime/artifacts';
-import { dataPaths } from '../runtime/config';
+import { modelRetry } from '../core/settings';
+import { taskRef } from '../core/task';
+import { loadRunDataset, readJson } from '../runtime/artifacts';
+import { runDirOf, runFolder, selectionFolder } from '../runtime/runFolder';
+import type { ServerHandle } from '../runtime/temporal';
 import { selectRun, type SelectSpec } from '../workflows/select';
 import { awaitResult, newRunId, startOrAttach, withClient, workflowUrl } from './job';
-import { runSettings } from './run';
 
 export interface SelectOptions {
   runId: string;
@@ -24,13 +26,58 @@ export interface SelectOptions {
   json?: boolean;
 }
 
+/** The selection's workflow id: under its run, so the UI lists them together. */
+export const selectionWorkflowId = (runId: string, selectId: string) => `${runId}/${selectId}`;
+
+/**
+ * Starts a selection on a finished run's folder, or attaches to the running one with this id:
+ * the one way the CLI, the tests and the benchmarks start one.
+ */
+export async function startSelection(
+  config: Config,
+  server: ServerHandle,
+  client: Client,
+  input: { runId: string; runDir: string; selectId: string; spec: SelectSpec; concurrency?: number },
+): Promise<WorkflowHandle<typeof selectRun>> {
+  const tasks = loadRunDataset(input.runDir);
+  const workflowId = selectionWorkflowId(input.runId, input.selectId);
+  const { spec } = input;
+  const handle = await startOrAttach(
+    () =>
+      client.workflow.start(selectRun, {
+        workflowId,
+        taskQueue: config.temporal.taskQueue,
+        args: [
+          {
+            selectId: input.selectId,
+            runId: input.runId,
+            runDir: input.runDir,
+            tasks: tasks.map(taskRef),
+            spec,
+            concurrency: input.concurrency ?? config.run.taskConcurrency,
+            modelRetry: modelRetry(config),
+          },
+        ],
+        staticSummary: `reselect ${input.runId}: G=${spec.groupSize} V=${spec.votes} seed=${spec.seed} judge=${spec.judgeInput}`,
+        typedSearchAttributes: server.searchAttributes
+          ? [
+              { key: SA.runId, value: input.runId },
+              { key: SA.job, value: 'select' },
+            ]
+          : undefined,
+      }),
+    client,
+    workflowId,
+  );
+  return handle as WorkflowHandle<typeof selectRun>;
+}
+
 export function selectCommand(config: Config, opts: SelectOptions): Promise<number> {
-  const runDir = path.join(dataPaths(config).runs, opts.runId);
-  const paths = runPaths(runDir);
-  if (!existsSync(paths.dataset) || !existsSync(paths.run)) {
+  const runDir = runDirOf(config, opts.runId);
+  const folder = runFolder(runDir);
+  if (!existsSync(folder.dataset) || !existsSync(folder.run)) {
     throw new Error(`no finished run ${opts.runId} in ${path.dirname(runDir)} (looked for dataset.json and run.json)`);
   }
-  const tasks = readJson<unknown[]>(paths.dataset).map((t) => TaskSchema.parse(t));
   const spec: SelectSpec = {
     groupSize: opts.groupSize ?? config.scaling.groupSize,
     votes: opts.votes ?? config.scaling.votes,
@@ -38,53 +85,33 @@ export function selectCommand(config: Config, opts: SelectOptions): Promise<numb
     judgeInput: opts.judgeInput ?? config.scaling.judgeInput,
   };
   const selectId = opts.selectId ?? newRunId('select');
-  const workflowId = `${opts.runId}/${selectId}`;
   return withClient(config, async (server, client) => {
-    const handle = await startOrAttach(
-      () =>
-        client.workflow.start(selectRun, {
-          workflowId,
-          taskQueue: config.temporal.taskQueue,
-          args: [
-            {
-              selectId,
-              runId: opts.runId,
-              runDir,
-              tasks: tasks.map(taskRef),
-              spec,
-              concurrency: opts.concurrency ?? config.run.taskConcurrency,
-              modelRetry: runSettings(config, { strategy: 'sample' }).modelRetry,
-            },
-          ],
-          staticSummary: `reselect ${opts.runId}: G=${spec.groupSize} V=${spec.votes} seed=${spec.seed} judge=${spec.judgeInput}`,
-          typedSearchAttributes: server.searchAttributes
-            ? [
-                { key: SA.runId, value: opts.runId },
-                { key: SA.job, value: 'select' },
-              ]
-            : undefined,
-        }),
-      client,
-      workflowId,
-    );
-    const url = workflowUrl(server, workflowId);
+    const handle = await startSelection(config, server, client, {
+      runId: opts.runId,
+      runDir,
+      selectId,
+      spec,
+      concurrency: opts.concurrency,
+    });
+    const url = workflowUrl(server, handle.workflowId);
+    const tasks = loadRunDataset(runDir).length;
     console.error(
-      `selection ${selectId} on run ${opts.runId} (${tasks.length} tasks): G=${spec.groupSize} V=${spec.votes} seed=${spec.seed} judge=${spec.judgeInput}, no new rollouts${url ? `\n  ${url}` : ''}`,
+      `selection ${selectId} on run ${opts.runId} (${tasks} tasks): G=${spec.groupSize} V=${spec.votes} seed=${spec.seed} judge=${spec.judgeInput}, no new rollouts${url ? `\n  ${url}` : ''}`,
     );
     const report = await awaitResult<ScalingReport>(config, server, handle, {
       worker: opts.worker,
       progress: async () => 'selecting...',
     });
     if (!report) return 130;
-    const dir = path.join(runDir, 'selections', selectId);
+    const selection = selectionFolder(runDir, selectId);
     if (opts.json) {
-      console.log(JSON.stringify(readJson(path.join(dir, 'results.json')), null, 2));
+      console.log(JSON.stringify(readJson(selection.results), null, 2));
       return 0;
     }
     console.log(renderScalingReport(report));
-    const original = existsSync(paths.results) ? readJson<RunReport>(paths.results).scaling : undefined;
+    const original = existsSync(folder.results) ? readJson<RunReport>(folder.results).scaling : undefined;
     if (original) console.log(`\nthe run's own selection: Final ${(100 * original.final).toFixed(1)}%`);
-    console.log(`\nresults: ${path.join(dir, 'results.md')}`);
+    console.log(`\nresults: ${selection.table}`);
     return 0;
   });
 }

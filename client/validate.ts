@@ -1,14 +1,13 @@
 // `agentscale validate`: load and check the datasets before anything starts, store them in the
 // run folder, start (or attach to) the dataset workflow, show progress, print the table.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../core/config';
 import { SA } from '../core/searchAttributes';
 import { taskRef, type Task } from '../core/task';
 import { loadDatasets } from '../datasets';
-import { dataPaths } from '../runtime/config';
-import { readJson, runPaths, storeDataset } from '../runtime/artifacts';
+import { readJson, storeDataset } from '../runtime/artifacts';
+import { runDirOf, runFolder } from '../runtime/runFolder';
 import type { ServerHandle } from '../runtime/temporal';
 import { progressQuery, validateDataset, type ValidationResult } from '../workflows/validate';
 import { awaitResult, newRunId, startOrAttach, withClient, workflowStatus, workflowUrl } from './job';
@@ -29,7 +28,7 @@ export async function startValidation(
   runId: string,
   concurrency?: number,
 ) {
-  const runDir = path.join(dataPaths(config).runs, runId);
+  const runDir = runDirOf(config, runId);
   if (tasks) storeDataset(runDir, tasks);
   return startOrAttach(
     () =>
@@ -86,16 +85,14 @@ export function validateCommand(config: Config, datasets: string[], opts: Valida
       );
       return 130;
     }
-    const runDir = path.join(dataPaths(config).runs, runId);
+    const folder = runFolder(runDirOf(config, runId));
     if (opts.json) {
-      console.log(
-        JSON.stringify(existsSync(runPaths(runDir).results) ? readJson(runPaths(runDir).results) : result, null, 2),
-      );
+      console.log(JSON.stringify(existsSync(folder.results) ? readJson(folder.results) : result, null, 2));
     } else {
       console.log(result.table);
       const s = result.summary;
       console.log(`\n${s.valid}/${s.total} valid, ${s.invalid} invalid, ${s.error} errors`);
-      console.log(`results: ${runPaths(runDir).table}${url ? `\nrun:     ${url}` : ''}`);
+      console.log(`results: ${folder.table}${url ? `\nrun:     ${url}` : ''}`);
     }
     return 0;
   });

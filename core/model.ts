@@ -12,6 +12,11 @@ export interface ModelRequest {
   messages: ChatMessage[];
 }
 
+/** A language model as agent, summariser and judge see it; providers implement it (runtime/model/). */
+export interface ModelClient {
+  complete(req: ModelRequest, opts?: { signal?: AbortSignal }): Promise<ModelReply>;
+}
+
 export interface Usage {
   inputTokens: number;
   outputTokens: number;

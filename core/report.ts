@@ -2,17 +2,8 @@
 // passed), cost, steps and exit statuses. Pure, so the report activity, the CLI and tests agree.
 import type { ExitStatus } from './agent';
 import { addCost } from './model';
-
-/** The fields of a rollout's result a report needs (runtime/rollouts.ts RolloutResult has them). */
-export interface RolloutOutcome {
-  taskId: string;
-  rolloutId: string;
-  exitStatus: ExitStatus;
-  steps: number;
-  costUsd: number | null;
-  passed?: boolean;
-  evalError?: string;
-}
+import type { StageCost, TaskScalingResult } from './pdr';
+import type { RolloutResult } from './rollout';
 
 export interface TaskReport {
   taskId: string;
@@ -53,13 +44,13 @@ export interface RunReport {
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
-function countStatuses(rs: RolloutOutcome[]) {
+function countStatuses(rs: RolloutResult[]) {
   const out: Partial<Record<ExitStatus, number>> = {};
   for (const r of rs) out[r.exitStatus] = (out[r.exitStatus] ?? 0) + 1;
   return out;
 }
 
-export function taskReport(taskId: string, rs: RolloutOutcome[]): TaskReport {
+export function taskReport(taskId: string, rs: RolloutResult[]): TaskReport {
   const passed = rs.filter((r) => r.passed).length;
   return {
     taskId,
@@ -77,7 +68,7 @@ export function taskReport(taskId: string, rs: RolloutOutcome[]): TaskReport {
 
 export function runReport(
   meta: { runId: string; strategy: string; model: string; note?: string },
-  byTask: Map<string, RolloutOutcome[]>,
+  byTask: Map<string, RolloutResult[]>,
 ): RunReport {
   const perTask = [...byTask].map(([id, rs]) => taskReport(id, rs)).sort((a, b) => a.taskId.localeCompare(b.taskId));
   const all = [...byTask.values()].flat();
@@ -135,19 +126,6 @@ export function renderRunReport(r: RunReport): string {
 
 // ---- test-time scaling (rtv, pdr): the paper's table ----------------------------------------
 
-/** What the scaling report needs of a task's outcome (workflows/scaling.ts TaskScalingResult has it). */
-export interface ScalingOutcome {
-  taskId: string;
-  iterations: {
-    iteration: number;
-    rollouts: { rolloutId: string; passed?: boolean; steps: number }[];
-    selected: string[];
-    bracket?: { rounds: { groups: { members: string[]; winner: string }[] }[] };
-  }[];
-  final?: string;
-  cost: { agent: number | null; summary: number | null; judge: number | null };
-}
-
 export interface ScalingReport {
   tasks: number;
   /** Per iteration: mean pass@1 (mean over rollouts, then tasks), pass@N (oracle), mean steps. */
@@ -160,15 +138,15 @@ export interface ScalingReport {
   judgeAccuracy: { correct: number; groups: number; rate: number | null };
   /** Tasks by how many of their last iteration's rollouts passed. */
   solveCounts: Record<number, number>;
-  cost: { agent: number | null; summary: number | null; judge: number | null };
+  cost: StageCost;
 }
 
 const sumNullable = (xs: (number | null)[]) => xs.reduce<number | null>(addCost, 0);
 
-export function scalingReport(tasks: ScalingOutcome[]): ScalingReport {
+export function scalingReport(tasks: TaskScalingResult[]): ScalingReport {
   const depth = Math.max(0, ...tasks.map((t) => t.iterations.length));
   const iterations = Array.from({ length: depth }, (_, i) => {
-    const its = tasks.map((t) => t.iterations[i]).filter((x): x is ScalingOutcome['iterations'][number] => !!x);
+    const its = tasks.map((t) => t.iterations[i]).filter((x): x is TaskScalingResult['iterations'][number] => !!x);
     return {
       iteration: i,
       pass1: mean(its.map((it) => mean(it.rollouts.map((r) => (r.passed ? 1 : 0))))),

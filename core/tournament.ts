@@ -103,3 +103,24 @@ export function breakTie(
   if (extraVote !== null && tied.includes(extraVote)) return { winner: extraVote, how: 'extra-vote' };
   return { winner: tied[Math.floor(random() * tied.length)]!, how: 'random' };
 }
+
+export interface BracketGroup {
+  members: string[];
+  votes: { order: string[]; choice: Vote }[];
+  counts: Record<string, number>;
+  winner: string;
+  tie?: { tied: string[]; extraVote: Vote; how: 'extra-vote' | 'random' };
+}
+
+/** A played tournament: who met whom, every vote, ties and byes (bracket.json). */
+export interface Bracket {
+  id: string;
+  target: number;
+  groupSize: number;
+  votes: number;
+  seed: number;
+  judgeInput: 'summaries' | 'trajectories';
+  candidates: string[];
+  rounds: { groups: BracketGroup[]; byes: string[] }[];
+  winners: string[];
+}

@@ -1,9 +1,10 @@
-// The artifact store: a run folder on disk. Workflows carry the run folder's path and ids;
-// tasks, logs and reports live here. Writes go through a temp file and a rename, so a worker
-// killed mid-write never leaves a half file for the retry to trip on.
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+// The artifact store: a run folder on disk (its layout is in runFolder.ts). Workflows carry the
+// run folder's path and ids; tasks, logs and reports live here. Writes go through a temp file and
+// a rename, so a worker killed mid-write never leaves a half file for the retry to trip on.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TaskSchema, slug, type Task } from '../core/task';
+import { TaskSchema, type Task } from '../core/task';
+import { runFolder } from './runFolder';
 
 export function writeFileAtomic(file: string, content: string | Buffer): void {
   mkdirSync(path.dirname(file), { recursive: true });
@@ -18,18 +19,16 @@ export const readIfExists = <T>(file: string): T | undefined => (existsSync(file
 export const readTextIfExists = (file: string): string | undefined =>
   existsSync(file) ? readFileSync(file, 'utf8') : undefined;
 
-export const runPaths = (runDir: string) => ({
-  dataset: path.join(runDir, 'dataset.json'),
-  run: path.join(runDir, 'run.json'),
-  results: path.join(runDir, 'results.json'),
-  table: path.join(runDir, 'results.md'),
-  task: (taskId: string) => path.join(runDir, 'tasks', slug(taskId, 80)),
-  attempt: (taskId: string, attempt: string) => path.join(runDir, 'tasks', slug(taskId, 80), attempt),
-});
-
 /** Stores the run's tasks once, before the workflow starts; activities read them by id. */
 export function storeDataset(runDir: string, tasks: Task[]): void {
-  writeJson(runPaths(runDir).dataset, tasks);
+  writeJson(runFolder(runDir).dataset, tasks);
+}
+
+/** Every task of a run folder, as stored when the run began. */
+export function loadRunDataset(runDir: string): Task[] {
+  const file = runFolder(runDir).dataset;
+  if (!existsSync(file)) throw new Error(`run folder ${runDir} has no dataset.json`);
+  return readJson<unknown[]>(file).map((t) => TaskSchema.parse(t));
 }
 
 const cache = new Map<string, Map<string, Task>>();
@@ -38,16 +37,10 @@ const cache = new Map<string, Map<string, Task>>();
 export function loadRunTask(runDir: string, taskId: string): Task {
   let tasks = cache.get(runDir);
   if (!tasks) {
-    const file = runPaths(runDir).dataset;
-    if (!existsSync(file)) throw new Error(`run folder ${runDir} has no dataset.json`);
-    tasks = new Map(
-      readJson<unknown[]>(file)
-        .map((t) => TaskSchema.parse(t))
-        .map((t) => [t.id, t]),
-    );
+    tasks = new Map(loadRunDataset(runDir).map((t) => [t.id, t]));
     cache.set(runDir, tasks);
   }
   const task = tasks.get(taskId);
-  if (!task) throw new Error(`task ${taskId} is not in ${runPaths(runDir).dataset}`);
+  if (!task) throw new Error(`task ${taskId} is not in ${runFolder(runDir).dataset}`);
   return task;
 }

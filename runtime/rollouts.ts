@@ -3,10 +3,11 @@
 // activity finds the work already done (a model call is never paid twice for a finished step), and
 // the next step rebuilds the conversation from disk.
 import { existsSync, readdirSync } from 'node:fs';
-import path from 'node:path';
-import type { ExitStatus, ParsedReply } from '../core/agent';
+import type { ParsedReply } from '../core/agent';
 import type { ChatMessage, ModelReply } from '../core/model';
-import { readIfExists, readJson, runPaths, writeJson } from './artifacts';
+import type { RolloutResult } from '../core/rollout';
+import { readIfExists, readJson, writeJson } from './artifacts';
+import { rolloutFolder, taskFolder, type RolloutFolder } from './runFolder';
 
 export interface StoredPrompt {
   system: string;
@@ -34,25 +35,9 @@ export interface StoredObservation {
   submission?: string;
 }
 
-export const rolloutPaths = (runDir: string, taskId: string, rolloutId: string) => {
-  const dir = path.join(runPaths(runDir).task(taskId), 'rollouts', rolloutId);
-  const pad = (n: number) => String(n).padStart(4, '0');
-  return {
-    dir,
-    prompt: path.join(dir, 'prompt.json'),
-    model: (step: number) => path.join(dir, 'steps', `${pad(step)}.model.json`),
-    observation: (step: number) => path.join(dir, 'steps', `${pad(step)}.obs.json`),
-    patch: path.join(dir, 'patch.diff'),
-    evaluation: path.join(dir, 'evaluation'),
-    traj: path.join(dir, `${taskId}.traj.json`),
-    result: path.join(dir, 'result.json'),
-  };
-};
-export type RolloutPaths = ReturnType<typeof rolloutPaths>;
-
 /** Every step with a model reply on disk, in order, with its observation when it has one. */
 export function storedSteps(
-  p: RolloutPaths,
+  p: RolloutFolder,
 ): { step: number; model: StoredModelStep; observation?: StoredObservation }[] {
   const out: { step: number; model: StoredModelStep; observation?: StoredObservation }[] = [];
   for (let step = 1; ; step++) {
@@ -63,7 +48,7 @@ export function storedSteps(
 }
 
 /** Steps that have both halves on disk, in order (a half-done step ends the list). */
-export function completedSteps(p: RolloutPaths): { model: StoredModelStep; observation: StoredObservation }[] {
+export function completedSteps(p: RolloutFolder): { model: StoredModelStep; observation: StoredObservation }[] {
   const out: { model: StoredModelStep; observation: StoredObservation }[] = [];
   for (const { model, observation } of storedSteps(p)) {
     if (!observation) break;
@@ -73,7 +58,7 @@ export function completedSteps(p: RolloutPaths): { model: StoredModelStep; obser
 }
 
 /** The messages sent for `step`: the instance prompt, then each earlier step's reply and answer. */
-export function conversationFor(p: RolloutPaths, step: number): { prompt: StoredPrompt; messages: ChatMessage[] } {
+export function conversationFor(p: RolloutFolder, step: number): { prompt: StoredPrompt; messages: ChatMessage[] } {
   const prompt = readJson<StoredPrompt>(p.prompt);
   const done = completedSteps(p);
   if (done.length < step - 1) {
@@ -86,29 +71,8 @@ export function conversationFor(p: RolloutPaths, step: number): { prompt: Stored
   return { prompt, messages };
 }
 
-export interface RolloutResult {
-  taskId: string;
-  rolloutId: string;
-  exitStatus: ExitStatus;
-  /** Why the rollout ended, when not by submission. */
-  detail?: string;
-  steps: number;
-  apiCalls: number;
-  costUsd: number | null;
-  /** Hidden-test verdict; undefined when evaluation itself failed (see evalError). */
-  passed?: boolean;
-  reward?: number;
-  evalReason?: string;
-  evalError?: string;
-  /** SWE-bench: size of the final patch (the patch itself is in patch.diff). */
-  patchBytes?: number;
-  /** Fresh containers the rollout needed after losing one (replayed, not re-paid). */
-  sandboxRestarts: number;
-  durationMs: number;
-}
-
 /** The mini-swe-agent trajectory (`<id>.traj.json`), so its tools read our runs. */
-export function buildTrajectory(p: RolloutPaths, result: RolloutResult, submission: string) {
+export function buildTrajectory(p: RolloutFolder, result: RolloutResult, submission: string) {
   const prompt = readJson<StoredPrompt>(p.prompt);
   const messages: { role: string; content: string; extra?: Record<string, unknown> }[] = [
     { role: 'system', content: prompt.system },
@@ -154,13 +118,13 @@ export function buildTrajectory(p: RolloutPaths, result: RolloutResult, submissi
   };
 }
 
-export const writeResult = (p: RolloutPaths, r: RolloutResult) => writeJson(p.result, r);
+export const writeResult = (p: RolloutFolder, r: RolloutResult) => writeJson(p.result, r);
 
 /** Rollout ids of a task that already have a result (a resumed run skips them). */
 export function finishedRollouts(runDir: string, taskId: string): RolloutResult[] {
-  const dir = path.join(runPaths(runDir).task(taskId), 'rollouts');
+  const dir = taskFolder(runDir, taskId).rollouts;
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .map((id) => readIfExists<RolloutResult>(rolloutPaths(runDir, taskId, id).result))
+    .map((id) => readIfExists<RolloutResult>(rolloutFolder(runDir, taskId, id).result))
     .filter((r): r is RolloutResult => !!r);
 }

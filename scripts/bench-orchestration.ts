@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { WORKER_ID } from '../activities';
-import { runSettings } from '../client/run';
+import { startRun } from '../client/run';
 import {
   formatErrorMessage,
   instancePrompt,
@@ -40,13 +40,15 @@ import {
 import type { Config } from '../core/config';
 import type { ChatMessage } from '../core/model';
 import type { RunReport } from '../core/report';
-import { containerName, taskRef, type Task } from '../core/task';
+import { runSettings } from '../core/settings';
+import { containerName, type Task } from '../core/task';
 import { loadDatasets } from '../datasets';
-import { runPaths, storeDataset, writeJson } from '../runtime/artifacts';
+import { writeJson } from '../runtime/artifacts';
 import { loadConfig, PROJECT_ROOT } from '../runtime/config';
 import { evaluateContainer, sandboxSpec } from '../runtime/evaluate';
 import { prepareTaskImage } from '../runtime/images';
-import { createModelClient, type ModelClient } from '../runtime/model';
+import type { ModelClient } from '../core/model';
+import { createModelClient } from '../runtime/model';
 import {
   closeAllShells,
   createSandbox,
@@ -57,10 +59,9 @@ import {
   removeSandboxes,
 } from '../runtime/sandbox';
 import { freePort, startDevServer, type ServerHandle } from '../runtime/temporal';
-import { startMessagesApiDouble, type MessagesApiDouble } from '../tests/doubles/messagesApi';
-import { scriptedAgent } from '../tests/doubles/scriptedAgent';
+import { startMessagesApiDouble, type MessagesApiDouble } from '../scripted-model/messagesApi';
+import { scriptedAgent } from '../scripted-model/scriptedAgent';
 import { createWorker, runWorker, workflowBundle } from '../worker';
-import { benchmarkRun } from '../workflows/run';
 
 // ---- arguments ----------------------------------------------------------------------------------
 
@@ -294,10 +295,7 @@ async function durable(
   const config = benchConfig(label, c, tasks.length);
   double!.setReply(scriptedAgent(tasks, Object.fromEntries(tasks.map((t) => [t.id, ['wander']]))).reply);
   const runId = `bench-${label}-${Date.now().toString(36)}`;
-  const runDir = path.join(config.dataDir, 'runs', runId);
   const settings = runSettings(config, { strategy: 'sample', n: N, concurrency: tasks.length });
-  storeDataset(runDir, tasks);
-  writeJson(runPaths(runDir).run, { runId, strategy: 'sample', model: config.model.name, settings });
   const worker = await createWorker(config, server, WORKER_OPTS);
 
   const m0 = await scrapeMetrics();
@@ -305,11 +303,7 @@ async function durable(
   const t0 = now();
   let t1 = 0;
   let cpu1 = cpu0;
-  const handle = await client.workflow.start(benchmarkRun, {
-    workflowId: runId,
-    taskQueue: config.temporal.taskQueue,
-    args: [{ runId, runDir, tasks: tasks.map(taskRef), settings, searchAttributes: server.searchAttributes }],
-  });
+  const { handle } = await startRun(config, server, client, { runId, tasks, settings });
   const done = handle.result().then((r) => {
     t1 = now();
     cpu1 = cpuSample(serverProc?.pid);

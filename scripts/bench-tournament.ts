@@ -9,15 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { ConfigSchema } from '../core/config';
-import { taskRef } from '../core/task';
 import { loadDatasets } from '../datasets';
 import { storeDataset, writeJson } from '../runtime/artifacts';
 import { loadConfig, PROJECT_ROOT } from '../runtime/config';
-import { rolloutPaths, writeResult } from '../runtime/rollouts';
+import { writeResult } from '../runtime/rollouts';
+import { rolloutFolder, runDirOf } from '../runtime/runFolder';
 import { startDevServer } from '../runtime/temporal';
-import { startMessagesApiDouble } from '../tests/doubles/messagesApi';
+import { startMessagesApiDouble } from '../scripted-model/messagesApi';
 import { createWorker, runWorker } from '../worker';
-import { selectRun } from '../workflows/select';
+import { startSelection } from '../client/select';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -51,12 +51,12 @@ try {
     const best = shown.reduce((a, b) => (Number(b[2]) > Number(a[2]) ? b : a), shown[0]!);
     return { text: `<answer>${best[1]}</answer>` };
   });
-  const runDir = path.join(tmp, 'runs', 'synthetic');
+  const runDir = runDirOf(config, 'synthetic');
   storeDataset(runDir, [task!]);
   // A finished run: N rollouts with their summaries, as `run` would have left them.
   for (let i = 0; i < N; i++) {
     const rolloutId = `it0-r${i}`;
-    const p = rolloutPaths(runDir, task!.id, rolloutId);
+    const p = rolloutFolder(runDir, task!.id, rolloutId);
     writeResult(p, {
       taskId: task!.id,
       rolloutId,
@@ -68,7 +68,7 @@ try {
       durationMs: 0,
       patchBytes: 1,
     });
-    writeJson(path.join(p.dir, 'summary.json'), {
+    writeJson(p.summary, {
       rolloutId,
       text: `[plan ${i === 5 ? 'solve' : 'giveUp'}] attempt ${i}`,
       fallback: false,
@@ -78,7 +78,8 @@ try {
   }
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  const worker = await createWorker(config, { address: server.address, namespace: 'default', searchAttributes: true });
+  const serverHandle = { address: server.address, namespace: 'default', searchAttributes: true };
+  const worker = await createWorker(config, serverHandle);
   const rounds = Math.ceil(Math.log(N) / Math.log(G));
   const ideal = rounds * L;
   const times: number[] = [];
@@ -89,21 +90,14 @@ try {
         const selectId = `bench-${r}`;
         const calls = double.calls.length;
         const started = performance.now();
-        await client.workflow.execute(selectRun, {
-          workflowId: `synthetic/${selectId}`,
-          taskQueue: 'bench-tournament',
-          args: [
-            {
-              selectId,
-              runId: 'synthetic',
-              runDir,
-              tasks: [taskRef(task!)],
-              concurrency: 1,
-              spec: { groupSize: G, votes: V, seed: r, judgeInput: 'summaries' },
-              modelRetry: { maxAttempts: 3, initialIntervalSec: 1, maxIntervalSec: 5 },
-            },
-          ],
+        const spec = { groupSize: G, votes: V, seed: r, judgeInput: 'summaries' } as const;
+        const handle = await startSelection(config, serverHandle, client, {
+          runId: 'synthetic',
+          runDir,
+          selectId,
+          spec,
         });
+        await handle.result();
         const ms = performance.now() - started;
         times.push(ms);
         const made = double.calls.length - calls;

@@ -9,10 +9,13 @@ bash "$root/scripts/setup.sh"
 if [ -z "${ANTHROPIC_API_KEY:-}" ]; then
   log="$root/.agentscale/logs/scripted-model.log"
   url_file=$(mktemp)
-  # Its output goes to files and its stdin is closed: a server holding our stdout would hang callers.
-  (cd "$root" && exec npx --no-install tsx scripts/scripted-model.ts >"$url_file" 2>"$log" </dev/null) &
+  # One node process (no npx or tsx wrapper in between), so the trap's kill reaches the server
+  # itself. Its output goes to files and its stdin is closed: a server holding our stdout would
+  # hang callers. The model key is not passed on: the scripted model needs none.
+  (cd "$root" && exec env -u ANTHROPIC_API_KEY -u OPENAI_API_KEY node --import tsx/esm scripted-model/main.ts \
+    >"$url_file" 2>"$log" </dev/null) &
   model_pid=$!
-  trap 'kill $model_pid 2>/dev/null; rm -f "$url_file"' EXIT
+  trap 'kill $model_pid 2>/dev/null; wait $model_pid 2>/dev/null; rm -f "$url_file"' EXIT
   for _ in $(seq 1 100); do [ -s "$url_file" ] && break; sleep 0.1; done
   [ -s "$url_file" ] || { cat "$log" >&2; echo "the scripted local model did not start" >&2; exit 1; }
   export ANTHROPIC_BASE_URL=$(head -1 "$url_file") ANTHROPIC_API_KEY=scripted-local-model AGENTSCALE_SCRIPTED_MODEL=1

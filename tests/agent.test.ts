@@ -13,7 +13,8 @@ import {
   SUBMIT_SENTINEL,
 } from '../core/agent';
 import { costOf } from '../core/model';
-import { runReport, type RolloutOutcome } from '../core/report';
+import { runReport } from '../core/report';
+import type { RolloutResult } from '../core/rollout';
 import type { Task } from '../core/task';
 
 const config = AgentConfigSchema.parse({});
@@ -100,13 +101,16 @@ describe('limits', () => {
 });
 
 describe('run report', () => {
-  const r = (taskId: string, rolloutId: string, passed: boolean, costUsd: number | null = 0.1): RolloutOutcome => ({
+  const r = (taskId: string, rolloutId: string, passed: boolean, costUsd: number | null = 0.1): RolloutResult => ({
     taskId,
     rolloutId,
     exitStatus: 'Submitted',
     steps: 4,
+    apiCalls: 4,
     costUsd,
     passed,
+    sandboxRestarts: 0,
+    durationMs: 1000,
   });
   it("pass@1 is the mean over tasks of each task's mean; pass@N counts tasks with any pass", () => {
     const report = runReport(

@@ -7,7 +7,8 @@ import { openSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readJson, runPaths } from '../runtime/artifacts';
+import { readJson } from '../runtime/artifacts';
+import { runFolder } from '../runtime/runFolder';
 import { PROJECT_ROOT } from '../runtime/config';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import type { TaskVerdict } from '../core/validation';
@@ -104,7 +105,7 @@ describe('worker crash', () => {
     }
 
     const runDir = path.join(config.dataDir, 'runs', runId);
-    const { verdicts } = readJson<{ verdicts: TaskVerdict[] }>(runPaths(runDir).results);
+    const { verdicts } = readJson<{ verdicts: TaskVerdict[] }>(runFolder(runDir).results);
     const byId = Object.fromEntries(verdicts.map((v) => [v.taskId, v]));
     expect(Object.keys(byId).sort()).toEqual(['count-lines', 'example__calc-1', 'example__calc-2', 'slow-oracle']);
     for (const v of verdicts) expect(v.status, `${v.taskId}: ${v.problems.join('; ')}`).toBe('valid');

@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { ModelConfigSchema, type ModelConfig } from '../core/config';
 import { costOf } from '../core/model';
 import { log } from '../runtime/log';
-import { classifyModelError, createModelClient, kindOfStatus, ModelError, parseRetryAfter } from '../runtime/model';
+import { createModelClient } from '../runtime/model';
+import { classifyModelError, kindOfStatus, ModelError, parseRetryAfter } from '../runtime/model/errors';
 import {
   errorsThen,
   estimateTokens,
@@ -15,7 +16,7 @@ import {
   startMessagesApiDouble,
   type DoubleProvider,
   type MessagesApiDouble,
-} from './doubles/messagesApi';
+} from '../scripted-model/messagesApi';
 
 const KEY_ENV = 'AGENTSCALE_TEST_MODEL_KEY';
 const KEY = 'sk-ant-test-0123456789abcdef-SECRET';

@@ -10,12 +10,13 @@ import type { Config } from '../core/config';
 import type { RunReport } from '../core/report';
 import type { Task } from '../core/task';
 import { loadDatasets } from '../datasets';
-import { readJson, runPaths } from '../runtime/artifacts';
+import { readJson } from '../runtime/artifacts';
+import { rolloutFolder, runFolder } from '../runtime/runFolder';
 import { PROJECT_ROOT } from '../runtime/config';
-import { rolloutPaths, type RolloutResult } from '../runtime/rollouts';
+import type { RolloutResult } from '../core/rollout';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
-import { startMessagesApiDouble, type MessagesApiDouble } from './doubles/messagesApi';
-import { scriptedAgent } from './doubles/scriptedAgent';
+import { startMessagesApiDouble, type MessagesApiDouble } from '../scripted-model/messagesApi';
+import { scriptedAgent } from '../scripted-model/scriptedAgent';
 import { EXAMPLES, testConfig } from './helpers';
 
 const CLI = path.join(PROJECT_ROOT, 'bin', 'agentscale');
@@ -109,9 +110,11 @@ describe('rollouts across worker stops', () => {
     }
 
     const runDir = path.join(config.dataDir, 'runs', runId);
-    const report = readJson<RunReport>(runPaths(runDir).results);
+    const report = readJson<RunReport>(runFolder(runDir).results);
     expect(report.rollouts).toBe(4);
-    const results = report.perTask.map((t) => readJson<RolloutResult>(rolloutPaths(runDir, t.taskId, 'r0').result));
+    const results = report.perTask.map((t) =>
+      readJson<RolloutResult>(rolloutFolder(runDir, t.taskId, 'it0-r0').result),
+    );
     const solved = results.find((r) => r.taskId === harbor!.id)!;
     expect(solved).toMatchObject({ exitStatus: 'Submitted', passed: true });
     for (const r of results.filter((x) => x.taskId !== harbor!.id))

@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../core/config';
 import type { Task } from '../core/task';
 import { loadDatasets } from '../datasets';
-import { readJson, runPaths } from '../runtime/artifacts';
-import { rolloutPaths, type RolloutResult } from '../runtime/rollouts';
+import { readJson } from '../runtime/artifacts';
+import { rolloutFolder, runFolder } from '../runtime/runFolder';
+import type { RolloutResult } from '../core/rollout';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
-import { runSettings } from '../client/run';
-import { startMessagesApiDouble, type DoubleReplyFn, type MessagesApiDouble } from './doubles/messagesApi';
-import { scriptedAgent, type Behaviour } from './doubles/scriptedAgent';
+import { runSettings } from '../core/settings';
+import { startMessagesApiDouble, type DoubleReplyFn, type MessagesApiDouble } from '../scripted-model/messagesApi';
+import { scriptedAgent, type Behaviour } from '../scripted-model/scriptedAgent';
 import { EXAMPLES } from './helpers';
 import { closeTestClient, doubleConfig, startRun } from './runHarness';
 
@@ -56,8 +57,8 @@ async function run(
 }
 
 function readdirResults(runDir: string, taskId: string): RolloutResult[] {
-  return ['r0', 'r1', 'r2', 'r3']
-    .map((id) => rolloutPaths(runDir, taskId, id).result)
+  return ['it0-r0', 'it0-r1', 'it0-r2', 'it0-r3']
+    .map((id) => rolloutFolder(runDir, taskId, id).result)
     .filter(existsSync)
     .map((f) => readJson<RolloutResult>(f));
 }
@@ -95,7 +96,7 @@ describe('run, strategy sample', () => {
       info: { exit_status: string; submission: string; model_stats: { api_calls: number } };
       messages: { role: string }[];
       trajectory_format: string;
-    }>(rolloutPaths(runDir, swe.id, 'r0').traj);
+    }>(rolloutFolder(runDir, swe.id, 'it0-r0').traj);
     expect(traj.info.exit_status).toBe('Submitted');
     expect(traj.info.model_stats.api_calls).toBeGreaterThan(0);
     expect(traj.messages.map((m) => m.role).slice(0, 3)).toEqual(['system', 'user', 'assistant']);
@@ -103,9 +104,9 @@ describe('run, strategy sample', () => {
       path.join(runDir, 'preds.json'),
     );
     expect(Object.keys(preds)).toEqual([swe.id]);
-    expect(preds[swe.id]!.model_patch).toBe(readFileSync(rolloutPaths(runDir, swe.id, 'r0').patch, 'utf8'));
+    expect(preds[swe.id]!.model_patch).toBe(readFileSync(rolloutFolder(runDir, swe.id, 'it0-r0').patch, 'utf8'));
     expect(preds[swe.id]!.model_name_or_path).toBe('claude-test');
-    expect(readFileSync(runPaths(runDir).table, 'utf8')).toMatch(/pass@1 50\.0%/);
+    expect(readFileSync(runFolder(runDir).table, 'utf8')).toMatch(/pass@1 50\.0%/);
 
     // The key reached the model API and nothing else: not one workflow history holds it.
     expect(double.calls.some((c) => c.request?.apiKey === API_KEY)).toBe(true);

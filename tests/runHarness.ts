@@ -1,16 +1,15 @@
-// Starts a benchmark run the way `agentscale run` does, with a worker in this process and the
-// model played by the Messages-API test double. Shared by the run and scaling tests.
-import path from 'node:path';
+// Starts a benchmark run the way `agentscale run` does (client/run.ts startRun), with a worker in
+// this process and the model played by the Messages-API test double. Shared by the run and
+// scaling tests.
 import { Client, Connection } from '@temporalio/client';
+import { startRun as startBenchmarkRun } from '../client/run';
 import type { Config } from '../core/config';
 import type { RunReport } from '../core/report';
-import { taskRef, type Task } from '../core/task';
-import { runPaths, storeDataset, writeJson } from '../runtime/artifacts';
-import { dataPaths } from '../runtime/config';
+import type { RunSettings } from '../core/settings';
+import type { Task } from '../core/task';
 import type { ServerHandle } from '../runtime/temporal';
+import type { MessagesApiDouble } from '../scripted-model/messagesApi';
 import { createWorker, runWorker } from '../worker';
-import { benchmarkRun, type RunSettings } from '../workflows/run';
-import type { MessagesApiDouble } from './doubles/messagesApi';
 import { testConfig } from './helpers';
 
 export function doubleConfig(double: MessagesApiDouble, name: string, extra: Record<string, unknown> = {}) {
@@ -42,22 +41,17 @@ export async function closeTestClient() {
   client = undefined;
 }
 
+export const testServer = (config: Config): ServerHandle => ({
+  address: config.temporal.address!,
+  namespace: config.temporal.namespace,
+  searchAttributes: true,
+});
+
 export async function startRun(config: Config, tasks: Task[], settings: RunSettings) {
-  const server: ServerHandle = {
-    address: config.temporal.address!,
-    namespace: config.temporal.namespace,
-    searchAttributes: true,
-  };
+  const server = testServer(config);
   const c = await testClient(config);
   const runId = `run-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
-  const runDir = path.join(dataPaths(config).runs, runId);
-  storeDataset(runDir, tasks);
-  writeJson(runPaths(runDir).run, { runId, strategy: settings.strategy, model: config.model.name, settings });
-  const handle = await c.workflow.start(benchmarkRun, {
-    workflowId: runId,
-    taskQueue: config.temporal.taskQueue,
-    args: [{ runId, runDir, tasks: tasks.map(taskRef), settings, searchAttributes: true }],
-  });
+  const { runDir, handle } = await startBenchmarkRun(config, server, c, { runId, tasks, settings });
   const worker = await createWorker(config, server);
   const report = (await runWorker(worker, handle.result())) as RunReport;
   return { runId, runDir, report, client: c };

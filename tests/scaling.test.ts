@@ -8,22 +8,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JUDGE_SYSTEM } from '../core/judge';
 import type { ScalingReport } from '../core/report';
 import { SUMMARY_SYSTEM } from '../core/summary';
-import { taskRef } from '../core/task';
 import type { Task } from '../core/task';
 import { loadDatasets } from '../datasets';
-import { readJson, runPaths } from '../runtime/artifacts';
-import { rolloutPaths, type StoredPrompt } from '../runtime/rollouts';
+import { readJson } from '../runtime/artifacts';
+import { rolloutFolder, runFolder, selectionFolder, taskFolder } from '../runtime/runFolder';
+import type { StoredPrompt } from '../runtime/rollouts';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
-import { runSettings, type RunOptions } from '../client/run';
-import { scalingPath } from '../activities/scaling';
-import type { Bracket } from '../workflows/tournament';
-import type { TaskScalingResult } from '../workflows/scaling';
-import { selectRun, type SelectSpec } from '../workflows/select';
+import { runSettings, type SettingsOptions } from '../core/settings';
+import type { Bracket } from '../core/tournament';
+import type { TaskScalingResult } from '../core/pdr';
+import { startSelection } from '../client/select';
+import type { SelectSpec } from '../workflows/select';
 import { createWorker, runWorker } from '../worker';
-import { startMessagesApiDouble, type MessagesApiDouble } from './doubles/messagesApi';
-import { scriptedAgent, type Behaviour } from './doubles/scriptedAgent';
+import { startMessagesApiDouble, type MessagesApiDouble } from '../scripted-model/messagesApi';
+import { scriptedAgent, type Behaviour } from '../scripted-model/scriptedAgent';
 import { EXAMPLES } from './helpers';
-import { closeTestClient, doubleConfig, startRun, testClient } from './runHarness';
+import { closeTestClient, doubleConfig, startRun, testClient, testServer } from './runHarness';
 
 let double: MessagesApiDouble;
 let tasks: Task[];
@@ -47,14 +47,18 @@ afterAll(async () => {
 const oneInFour = (ts: Task[]): Record<string, Behaviour[]> =>
   Object.fromEntries(ts.map((t) => [t.id, ['giveUp', 'solve', 'giveUp', 'giveUp']]));
 
-async function scale(name: string, runTasks: Task[], opts: Omit<RunOptions, 'strategy'> & { strategy: 'rtv' | 'pdr' }) {
+async function scale(
+  name: string,
+  runTasks: Task[],
+  opts: Omit<SettingsOptions, 'strategy'> & { strategy: 'rtv' | 'pdr' },
+) {
   const { config } = doubleConfig(double, name);
   const before = double.calls.length;
   double.setReply(scriptedAgent(runTasks, oneInFour(runTasks)).reply);
   const { runDir, report, runId } = await startRun(config, runTasks, runSettings(config, opts));
-  const outcome = (taskId: string) => readJson<TaskScalingResult>(scalingPath(runDir, taskId));
+  const outcome = (taskId: string) => readJson<TaskScalingResult>(taskFolder(runDir, taskId).scaling);
   const prompt = (taskId: string, id: string) =>
-    readJson<StoredPrompt & { contextFrom: string[] }>(rolloutPaths(runDir, taskId, id).prompt);
+    readJson<StoredPrompt & { contextFrom: string[] }>(rolloutFolder(runDir, taskId, id).prompt);
   return { runDir, runId, report, outcome, prompt, calls: double.calls.slice(before) };
 }
 
@@ -92,9 +96,7 @@ describe('pdr', () => {
       expect(it0!.selected).toHaveLength(2);
       expect(it1!.bracket!.rounds.map((r) => r.groups.length)).toEqual([2, 1]);
       // Every vote of the bracket is recorded, positions rotated (G = 2, V = 2: A,B then B,A).
-      const bracket = readJson<Bracket>(
-        path.join(runPaths(runDir).task(task.id), 'tournaments', 'it1-final', 'bracket.json'),
-      );
+      const bracket = readJson<Bracket>(taskFolder(runDir, task.id).tournament('it1-final').bracket);
       const g = bracket.rounds[0]!.groups[0]!;
       expect(g.votes.map((v) => v.order)).toEqual([g.members, [...g.members].reverse()]);
     }
@@ -112,7 +114,7 @@ describe('pdr', () => {
 
     // preds.json holds the final pick.
     const swe = tasks.find((t) => t.format === 'swebench')!;
-    const preds = readJson<Record<string, { model_patch: string }>>(path.join(runDir, 'preds.json'));
+    const preds = readJson<Record<string, { model_patch: string }>>(runFolder(runDir).preds);
     expect(preds[swe.id]!.model_patch).toContain('diff --git');
 
     // Blind: nothing the judge was sent mentions tests, rewards or verdicts.
@@ -198,23 +200,9 @@ describe('select', () => {
         .length;
     const before = agentCalls();
     const client = await testClient(config);
-    const server = { address: config.temporal.address!, namespace: config.temporal.namespace, searchAttributes: true };
+    const server = testServer(config);
     const select = async (selectId: string, spec: SelectSpec) => {
-      const handle = await client.workflow.start(selectRun, {
-        workflowId: `${runId}/${selectId}`,
-        taskQueue: config.temporal.taskQueue,
-        args: [
-          {
-            selectId,
-            runId,
-            runDir,
-            tasks: [taskRef(harbor!)],
-            spec,
-            concurrency: 1,
-            modelRetry: { maxAttempts: 3, initialIntervalSec: 0.2, maxIntervalSec: 1 },
-          },
-        ],
-      });
+      const handle = await startSelection(config, server, client, { runId, runDir, selectId, spec, concurrency: 1 });
       return (await runWorker(await createWorker(config, server), handle.result())) as ScalingReport;
     };
 
@@ -222,11 +210,10 @@ describe('select', () => {
     const b = await select('sel-b', { groupSize: 4, votes: 1, seed: 7, judgeInput: 'summaries' });
     expect(agentCalls()).toBe(before); // no new rollouts, only summaries and votes
     for (const r of [a, b]) expect(r).toMatchObject({ tasks: 1, final: 1, judgeAccuracy: { rate: 1 } });
-    const bracket = (id: string) =>
-      readJson<Bracket>(path.join(runPaths(runDir).task(harbor!.id), 'tournaments', `${id}-it0`, 'bracket.json'));
+    const bracket = (id: string) => readJson<Bracket>(taskFolder(runDir, harbor!.id).tournament(`${id}-it0`).bracket);
     expect(bracket('sel-a').rounds.map((r) => r.groups.length)).toEqual([2, 1]);
     expect(bracket('sel-b').rounds.map((r) => r.groups.length)).toEqual([1]);
-    expect(readFileSync(path.join(runDir, 'selections', 'sel-b', 'results.md'), 'utf8')).toMatch(
+    expect(readFileSync(selectionFolder(runDir, 'sel-b').table, 'utf8')).toMatch(
       /groupSize=4, votes=1, seed=7[\s\S]*Final 100\.0%/,
     );
   });

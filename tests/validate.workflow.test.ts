@@ -6,8 +6,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDatasets } from '../datasets';
-import { runPaths } from '../runtime/artifacts';
-import { dataPaths } from '../runtime/config';
+import { runDirOf, runFolder } from '../runtime/runFolder';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import type { ServerHandle } from '../runtime/temporal';
 import { createWorker, runWorker } from '../worker';
@@ -55,12 +54,11 @@ describe('validate workflow', () => {
     expect(byId['null-passes']).toMatchObject({ status: 'invalid', null: { passed: true } });
     expect(result.summary).toMatchObject({ total: tasks.length, valid: 5, invalid: 2, error: 0 });
 
-    const runDir = path.join(dataPaths(config).runs, runId);
-    const paths = runPaths(runDir);
+    const paths = runFolder(runDirOf(config, runId));
     expect(JSON.parse(readFileSync(paths.results, 'utf8')).verdicts).toHaveLength(tasks.length);
     expect(readFileSync(paths.table, 'utf8')).toContain('| broken-oracle | harbor | fail | fail | invalid |');
-    expect(existsSync(path.join(paths.attempt('example__calc-1', 'oracle'), 'report.json'))).toBe(true);
-    expect(existsSync(path.join(paths.attempt('hello-file', 'oracle'), 'solution.log'))).toBe(true);
+    expect(existsSync(path.join(paths.task('example__calc-1').attempt('oracle'), 'report.json'))).toBe(true);
+    expect(existsSync(path.join(paths.task('hello-file').attempt('oracle'), 'solution.log'))).toBe(true);
 
     // Searchable by run id in the UI and CLI, with a readable summary per child workflow.
     const children = [];

@@ -3,19 +3,15 @@
 // crash costs at most the step in flight. History carries small summaries only; the conversation
 // stays in the rollout store.
 import { CancellationScope, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { ExecActivities, ModelActivities, RecordActivities, SandboxActivities } from '../activities';
 import { limitReached, stepSummary, type AgentLimits, type ExitStatus } from '../core/agent';
 import { FAILURE } from '../core/failures';
 import { addCost } from '../core/model';
 import { containerName, type TaskRef } from '../core/task';
-import type { RolloutResult } from '../runtime/rollouts';
+import type { RolloutResult } from '../core/rollout';
+import type { ModelRetry } from '../core/settings';
+import { execOptions, modelOptions, recordOptions, sandboxOptions } from './activityOptions';
 import { failureOf } from './failures';
-
-export interface ModelRetry {
-  maxAttempts: number;
-  initialIntervalSec: number;
-  maxIntervalSec: number;
-}
 
 export interface RolloutInput {
   runDir: string;
@@ -36,43 +32,15 @@ export interface RolloutInput {
 /** Fresh containers a rollout may need after losing one before it gives up. */
 const MAX_SANDBOX_TRIES = 3;
 
-const sandbox = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '20 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: [FAILURE.sandboxLost],
-  },
-});
+const sandbox = proxyActivities<SandboxActivities>(sandboxOptions);
+const record = proxyActivities<RecordActivities>(recordOptions);
 
 export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   const { task, runId, rolloutId } = input;
   const ref = { runDir: input.runDir, runId, taskId: task.id, rolloutId };
   const started = Date.now();
-  const model = proxyActivities<Activities>({
-    startToCloseTimeout: '15 minutes',
-    heartbeatTimeout: '30 seconds',
-    retry: {
-      initialInterval: `${input.modelRetry.initialIntervalSec} seconds`,
-      maximumInterval: `${input.modelRetry.maxIntervalSec} seconds`,
-      backoffCoefficient: 2,
-      maximumAttempts: input.modelRetry.maxAttempts,
-      nonRetryableErrorTypes: [FAILURE.modelFatal],
-    },
-  });
-  const exec = proxyActivities<Activities>({
-    startToCloseTimeout: `${input.commandTimeoutSec + 120} seconds`,
-    heartbeatTimeout: '20 seconds',
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumAttempts: 5,
-      nonRetryableErrorTypes: [FAILURE.sandboxLost],
-    },
-  });
+  const model = proxyActivities<ModelActivities>(modelOptions(input.modelRetry));
+  const exec = proxyActivities<ExecActivities>(execOptions(input.commandTimeoutSec));
 
   let tryNo = 1;
   let name = containerName(runId, task.id, rolloutId, tryNo);
@@ -92,11 +60,11 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   let formatErrorsInARow = 0;
   let exitStatus: ExitStatus | undefined;
   let detail: string | undefined;
-  let outcome: Awaited<ReturnType<Activities['evaluateRollout']>> | undefined;
+  let outcome: Awaited<ReturnType<SandboxActivities['evaluateRollout']>> | undefined;
   let evalError: string | undefined;
 
   try {
-    await sandbox.initRollout.executeWithOptions({ summary: 'write prompts' }, [
+    await record.initRollout.executeWithOptions({ summary: 'write prompts' }, [
       { ...ref, contextFrom: input.contextFrom },
     ]);
     await startSandbox();
@@ -177,7 +145,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     sandboxRestarts: tryNo - 1,
     durationMs: Date.now() - started,
   };
-  await sandbox.finishRollout.executeWithOptions(
+  await record.finishRollout.executeWithOptions(
     { summary: `${result.exitStatus}, ${result.passed ? 'passed' : 'failed'}` },
     [{ ...ref, result }],
   );

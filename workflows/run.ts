@@ -1,32 +1,27 @@
-// `run`: a benchmark run. One workflow per run keeps a bounded window of task workflows; each task
-// workflow builds the image once and runs its rollouts as child workflows. Strategy `sample`:
-// N independent rollouts per task, every one evaluated with the hidden tests. A run restarted
-// under the same id skips rollouts whose results are already in the run folder.
-import { defineQuery, executeChild, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import type { AgentLimits } from '../core/agent';
+// `run`: a benchmark run. One workflow per run keeps a bounded window of task workflows
+// (workflows/scaling.ts, for every strategy); each builds the task's image once and runs its
+// rollouts as child workflows. A run restarted under the same id skips rollouts whose results are
+// already in the run folder.
+import {
+  defineQuery,
+  executeChild,
+  patched,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { RecordActivities, SandboxActivities } from '../activities';
 import type { RunReport } from '../core/report';
+import type { RolloutResult } from '../core/rollout';
 import { SA } from '../core/searchAttributes';
+import { scalingOf, type RunSettings } from '../core/settings';
 import type { TaskRef } from '../core/task';
-import type { RolloutResult } from '../runtime/rollouts';
+import { recordOptions, sandboxOptions } from './activityOptions';
 import { failureOf } from './failures';
 import { prepareTask } from './prepareTask';
+import { rollout } from './rollout';
+import { taskScaling } from './scaling';
 import { slidingWindow } from './window';
-import { rollout, type ModelRetry } from './rollout';
-import { taskScaling, type ScalingSettings } from './scaling';
-
-export interface RunSettings {
-  strategy: 'sample' | 'rtv' | 'pdr';
-  /** rtv and pdr: the method's parameters (N, T, K, G, V, context mode, judge input, seed). */
-  scaling?: ScalingSettings;
-  n: number;
-  taskConcurrency: number;
-  limits: AgentLimits;
-  commandTimeoutSec: number;
-  /** Overrides each task's agent timeout when set. */
-  wallTimeSec?: number;
-  modelRetry: ModelRetry;
-}
 
 export interface BenchmarkRunInput {
   runId: string;
@@ -34,13 +29,6 @@ export interface BenchmarkRunInput {
   tasks: TaskRef[];
   settings: RunSettings;
   searchAttributes: boolean;
-}
-
-export interface TaskRunInput {
-  runId: string;
-  runDir: string;
-  task: TaskRef;
-  settings: RunSettings;
 }
 
 export interface TaskRunResult {
@@ -60,13 +48,14 @@ export interface RunProgress {
 
 export const runProgressQuery = defineQuery<RunProgress>('progress');
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
+/** Runs started before `sample` became one iteration of taskScaling replay their taskRun children. */
+export const SAMPLE_AS_SCALING = 'sample-as-task-scaling';
+
+const sandbox = proxyActivities<SandboxActivities>(sandboxOptions);
+const record = proxyActivities<RecordActivities>(recordOptions);
 
 export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport> {
+  const { settings } = input;
   const results: TaskRunResult[] = [];
   const running = new Set<string>();
   setHandler(runProgressQuery, () => {
@@ -80,52 +69,51 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
     };
   });
 
-  const scaled = (task: TaskRef) =>
-    executeChild(taskScaling, {
-      workflowId: `${input.runId}/${task.id}`,
-      staticSummary: `${input.settings.strategy} (N=${input.settings.scaling!.n}, T=${input.settings.scaling!.iterations}): ${task.id}`,
-      typedSearchAttributes: input.searchAttributes
-        ? [
-            { key: SA.runId, value: input.runId },
-            { key: SA.taskId, value: task.id },
-            { key: SA.job, value: 'run-task' },
-            { key: SA.strategy, value: input.settings.strategy },
-          ]
-        : undefined,
+  const childOptions = (task: TaskRef, summary: string) => ({
+    workflowId: `${input.runId}/${task.id}`,
+    staticSummary: summary,
+    typedSearchAttributes: input.searchAttributes
+      ? [
+          { key: SA.runId, value: input.runId },
+          { key: SA.taskId, value: task.id },
+          { key: SA.job, value: 'run-task' },
+          { key: SA.strategy, value: settings.strategy },
+        ]
+      : undefined,
+  });
+  const scaling = scalingOf(settings);
+  const runTask = (task: TaskRef): Promise<TaskRunResult> => {
+    if (settings.strategy === 'sample' && !patched(SAMPLE_AS_SCALING)) {
+      return executeChild(taskRun, {
+        ...childOptions(task, `${settings.strategy} x${settings.n}: ${task.id}`),
+        args: [{ runId: input.runId, runDir: input.runDir, task, settings }],
+      });
+    }
+    return executeChild(taskScaling, {
+      ...childOptions(
+        task,
+        `${settings.strategy} (N=${scaling.n}${scaling.iterations > 1 ? `, T=${scaling.iterations}` : ''}): ${task.id}`,
+      ),
       args: [
         {
           runId: input.runId,
           runDir: input.runDir,
           task,
-          scaling: input.settings.scaling!,
-          limits: input.settings.limits,
-          commandTimeoutSec: input.settings.commandTimeoutSec,
-          wallTimeSec: input.settings.wallTimeSec ?? task.agentTimeoutSec,
-          modelRetry: input.settings.modelRetry,
+          scaling,
+          limits: settings.limits,
+          commandTimeoutSec: settings.commandTimeoutSec,
+          wallTimeSec: settings.wallTimeSec ?? task.agentTimeoutSec,
+          modelRetry: settings.modelRetry,
         },
       ],
     }).then((r): TaskRunResult => ({ taskId: r.taskId, rollouts: r.iterations.flatMap((it) => it.rollouts) }));
+  };
 
   await slidingWindow(
     input.tasks,
-    input.settings.taskConcurrency,
+    settings.taskConcurrency,
     (task) =>
-      (input.settings.strategy !== 'sample'
-        ? scaled(task)
-        : executeChild(taskRun, {
-            workflowId: `${input.runId}/${task.id}`,
-            staticSummary: `${input.settings.strategy} x${input.settings.n}: ${task.id}`,
-            typedSearchAttributes: input.searchAttributes
-              ? [
-                  { key: SA.runId, value: input.runId },
-                  { key: SA.taskId, value: task.id },
-                  { key: SA.job, value: 'run-task' },
-                  { key: SA.strategy, value: input.settings.strategy },
-                ]
-              : undefined,
-            args: [{ runId: input.runId, runDir: input.runDir, task, settings: input.settings }],
-          })
-      ).catch((e): TaskRunResult => ({ taskId: task.id, error: failureOf(e).message, rollouts: [] })),
+      runTask(task).catch((e): TaskRunResult => ({ taskId: task.id, error: failureOf(e).message, rollouts: [] })),
     {
       onStart: (task) => running.add(task.id),
       onEnd: (task, result) => {
@@ -135,10 +123,10 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
     },
   );
 
-  await acts.removeRunContainers.executeWithOptions({ summary: 'remove leftover containers' }, [
+  await sandbox.removeRunContainers.executeWithOptions({ summary: 'remove leftover containers' }, [
     { runId: input.runId },
   ]);
-  const report = await acts.writeRunReport.executeWithOptions(
+  const report = await record.writeRunReport.executeWithOptions(
     { summary: 'write results.json, results.md, preds.json' },
     [
       {
@@ -153,10 +141,19 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
   return report;
 }
 
-export async function taskRun(input: TaskRunInput): Promise<TaskRunResult> {
+/**
+ * The `sample` task workflow of runs started before SAMPLE_AS_SCALING: kept so that those runs'
+ * task workflows still replay. New runs use taskScaling.
+ * @deprecated
+ */
+export async function taskRun(input: {
+  runId: string;
+  runDir: string;
+  task: TaskRef;
+  settings: RunSettings;
+}): Promise<TaskRunResult> {
   const { task, settings } = input;
   const { image, done } = await prepareTask(input.runDir, task);
-
   const ids = Array.from({ length: settings.n }, (_, i) => `r${i}`);
   const rollouts = await Promise.all(
     ids.map(

@@ -4,12 +4,13 @@
 // selection without paying for rollouts again. A `sample` run works too: its N rollouts become one
 // iteration, and summaries are made where missing.
 import { executeChild, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { ModelActivities, RecordActivities } from '../activities';
 import { addCost } from '../core/model';
+import { judgedCandidates, type TaskScalingResult } from '../core/pdr';
 import type { ScalingReport } from '../core/report';
+import type { JudgeInput, ModelRetry } from '../core/settings';
 import type { TaskRef } from '../core/task';
-import type { ModelRetry } from './rollout';
-import { producedNothing, type TaskScalingResult } from './scaling';
+import { modelOptions, recordOptions } from './activityOptions';
 import { runTournament } from './tournament';
 import { slidingWindow } from './window';
 
@@ -17,7 +18,7 @@ export interface SelectSpec {
   groupSize: number;
   votes: number;
   seed: number;
-  judgeInput: 'summaries' | 'trajectories';
+  judgeInput: JudgeInput;
 }
 
 export interface SelectRunInput {
@@ -30,11 +31,7 @@ export interface SelectRunInput {
   modelRetry: ModelRetry;
 }
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '15 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '60 seconds', maximumAttempts: 10 },
-});
+const record = proxyActivities<RecordActivities>(recordOptions);
 
 export async function selectRun(input: SelectRunInput): Promise<ScalingReport> {
   await slidingWindow(
@@ -51,14 +48,15 @@ export async function selectRun(input: SelectRunInput): Promise<ScalingReport> {
       ),
     { onEnd: () => {} },
   );
-  return acts.writeSelectReport.executeWithOptions({ summary: 'write the selection report' }, [
+  return record.writeSelectReport.executeWithOptions({ summary: 'write the selection report' }, [
     { runDir: input.runDir, selectId: input.selectId, taskIds: input.tasks.map((t) => t.id), spec: input.spec },
   ]);
 }
 
 export async function selectTask(input: SelectRunInput & { task: TaskRef }): Promise<void> {
   const { task, spec } = input;
-  const original = await acts.loadTaskOutcome({ runDir: input.runDir, taskId: task.id });
+  const model = proxyActivities<ModelActivities>(modelOptions(input.modelRetry));
+  const original = await record.loadTaskOutcome({ runDir: input.runDir, taskId: task.id });
   const cost: TaskScalingResult['cost'] = { agent: original.cost.agent, summary: 0, judge: 0 };
   const iterations: TaskScalingResult['iterations'] = [];
 
@@ -74,15 +72,14 @@ export async function selectTask(input: SelectRunInput & { task: TaskRef }): Pro
     if (spec.judgeInput === 'summaries') {
       const made = await Promise.all(
         ids.map((rolloutId) =>
-          acts.summarize.executeWithOptions({ summary: `summarise ${rolloutId}` }, [
+          model.summarize.executeWithOptions({ summary: `summarise ${rolloutId}` }, [
             { runDir: input.runDir, taskId: task.id, rolloutId },
           ]),
         ),
       );
       for (const m of made) cost.summary = addCost(cost.summary, m.costUsd);
     }
-    const productive = it.rollouts.filter((r) => !producedNothing(r, task.grading)).map((r) => r.rolloutId);
-    const candidates = productive.length ? productive : ids;
+    const { candidates, dropped } = judgedCandidates(it.rollouts, task.grading);
     const bracket = await runTournament(
       {
         runDir: input.runDir,
@@ -97,22 +94,22 @@ export async function selectTask(input: SelectRunInput & { task: TaskRef }): Pro
       },
       input.modelRetry,
     );
-    await acts.recordBracket.executeWithOptions({ summary: `bracket ${bracket.id}` }, [
+    await record.recordBracket.executeWithOptions({ summary: `bracket ${bracket.id}` }, [
       { runDir: input.runDir, taskId: task.id, bracket },
     ]);
     cost.judge = addCost(
       cost.judge,
-      await acts.bracketCost({ runDir: input.runDir, taskId: task.id, tournament: bracket.id }),
+      await record.bracketCost({ runDir: input.runDir, taskId: task.id, tournament: bracket.id }),
     );
     iterations.push({
       ...it,
-      dropped: ids.filter((id) => !candidates.includes(id)),
+      dropped,
       selected: bracket.winners,
       bracket,
     });
   }
   const result: TaskScalingResult = { taskId: task.id, iterations, final: iterations.at(-1)?.selected[0], cost };
-  await acts.recordSelection.executeWithOptions({ summary: `final pick: ${result.final ?? 'none'}` }, [
+  await record.recordSelection.executeWithOptions({ summary: `final pick: ${result.final ?? 'none'}` }, [
     { runDir: input.runDir, selectId: input.selectId, result },
   ]);
 }

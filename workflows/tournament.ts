@@ -3,29 +3,11 @@
 // one extra vote and then the seeded random source. The bracket records who met whom, each vote,
 // and why a tie or a bye happened.
 import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { ModelActivities } from '../activities';
+import type { ModelRetry } from '../core/settings';
 import { shortHash } from '../core/task';
-import { breakTie, planRound, rng, tally, voteOrders, type Vote } from '../core/tournament';
-
-export interface BracketGroup {
-  members: string[];
-  votes: { order: string[]; choice: Vote }[];
-  counts: Record<string, number>;
-  winner: string;
-  tie?: { tied: string[]; extraVote: Vote; how: 'extra-vote' | 'random' };
-}
-
-export interface Bracket {
-  id: string;
-  target: number;
-  groupSize: number;
-  votes: number;
-  seed: number;
-  judgeInput: 'summaries' | 'trajectories';
-  candidates: string[];
-  rounds: { groups: BracketGroup[]; byes: string[] }[];
-  winners: string[];
-}
+import { breakTie, planRound, rng, tally, voteOrders, type Bracket, type BracketGroup } from '../core/tournament';
+import { modelOptions } from './activityOptions';
 
 export interface TournamentSpec {
   runDir: string;
@@ -40,20 +22,8 @@ export interface TournamentSpec {
   judgeInput: 'summaries' | 'trajectories';
 }
 
-export async function runTournament(
-  spec: TournamentSpec,
-  modelRetry: { maxAttempts: number; initialIntervalSec: number; maxIntervalSec: number },
-): Promise<Bracket> {
-  const judge = proxyActivities<Activities>({
-    startToCloseTimeout: '15 minutes',
-    heartbeatTimeout: '30 seconds',
-    retry: {
-      initialInterval: `${modelRetry.initialIntervalSec} seconds`,
-      maximumInterval: `${modelRetry.maxIntervalSec} seconds`,
-      backoffCoefficient: 2,
-      maximumAttempts: modelRetry.maxAttempts,
-    },
-  });
+export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry): Promise<Bracket> {
+  const judge = proxyActivities<ModelActivities>(modelOptions(modelRetry));
   // Each tournament draws from its own stream: same seed and id, same bracket.
   const random = rng(spec.seed ^ parseInt(shortHash(`${spec.taskId}\0${spec.id}`), 16));
   const { runDir: _runDir, taskId: _taskId, ...shape } = spec;

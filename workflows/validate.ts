@@ -9,8 +9,9 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { RecordActivities, SandboxActivities } from '../activities';
 import { FAILURE } from '../core/failures';
+import { recordOptions, sandboxOptions } from './activityOptions';
 import { failureOf } from './failures';
 import { slidingWindow } from './window';
 import { SA } from '../core/searchAttributes';
@@ -62,12 +63,8 @@ export const progressQuery = defineQuery<ValidationProgress>('progress');
 /** A crash can cost an attempt its container; it is restarted at most this often. */
 const MAX_TRIES = 3;
 
-// Short steps; a dead worker is noticed by the missed heartbeat, not by these timeouts.
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '15 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
+const sandbox = proxyActivities<SandboxActivities>(sandboxOptions);
+const record = proxyActivities<RecordActivities>(recordOptions);
 
 export async function validateDataset(input: ValidateDatasetInput): Promise<ValidationResult> {
   const verdicts: TaskVerdict[] = [];
@@ -114,10 +111,10 @@ export async function validateDataset(input: ValidateDatasetInput): Promise<Vali
   );
 
   // Anything a crashed worker left behind goes now, not at the next `gc`.
-  await acts.removeRunContainers.executeWithOptions({ summary: 'remove leftover containers' }, [
+  await sandbox.removeRunContainers.executeWithOptions({ summary: 'remove leftover containers' }, [
     { runId: input.runId },
   ]);
-  const { summary, table } = await acts.writeValidationReport.executeWithOptions(
+  const { summary, table } = await record.writeValidationReport.executeWithOptions(
     { summary: 'write results.json and results.md' },
     [{ runDir: input.runDir, runId: input.runId, verdicts }],
   );
@@ -130,7 +127,7 @@ export async function validateTask(input: ValidateTaskInput): Promise<TaskVerdic
   const ref = { runDir, taskId: task.id };
   let verdict: TaskVerdict;
   try {
-    const { image } = await acts.prepareImage.executeWithOptions(
+    const { image } = await sandbox.prepareImage.executeWithOptions(
       { summary: `image for ${task.id}`, startToCloseTimeout: `${task.buildTimeoutSec + 60} seconds` },
       [ref],
     );
@@ -139,7 +136,7 @@ export async function validateTask(input: ValidateTaskInput): Promise<TaskVerdic
   } catch (e) {
     verdict = errorVerdict(task.id, task.format, failureOf(e).message);
   }
-  await acts.recordVerdict.executeWithOptions({ summary: `verdict: ${verdict.status}` }, [{ runDir, verdict }]);
+  await record.recordVerdict.executeWithOptions({ summary: `verdict: ${verdict.status}` }, [{ runDir, verdict }]);
   if (input.searchAttributes) upsertSearchAttributes([{ key: SA.status, value: verdict.status }]);
   return verdict;
 }
@@ -172,7 +169,7 @@ async function attempt(input: ValidateTaskInput, image: string, kind: AttemptKin
     };
     try {
       if (task.grading === 'patch') {
-        const o = await acts.evaluatePatch.executeWithOptions(
+        const o = await sandbox.evaluatePatch.executeWithOptions(
           {
             summary: `${kind}: ${kind === 'oracle' ? 'gold' : 'empty'} patch + hidden tests`,
             startToCloseTimeout: verifierTimeout,
@@ -182,12 +179,13 @@ async function attempt(input: ValidateTaskInput, image: string, kind: AttemptKin
         return result(tryNo, { passed: o.passed, reason: o.reason });
       }
       try {
-        const { containerId } = await acts.startSandbox.executeWithOptions({ summary: `${kind}: start ${ref.name}` }, [
-          { ...ref, image },
-        ]);
+        const { containerId } = await sandbox.startSandbox.executeWithOptions(
+          { summary: `${kind}: start ${ref.name}` },
+          [{ ...ref, image }],
+        );
         let note = '';
         if (kind === 'oracle') {
-          const s = await acts.runSolution.executeWithOptions(
+          const s = await sandbox.runSolution.executeWithOptions(
             {
               summary: 'oracle: run the reference solution',
               startToCloseTimeout: `${task.agentTimeoutSec + 120} seconds`,
@@ -197,7 +195,7 @@ async function attempt(input: ValidateTaskInput, image: string, kind: AttemptKin
           if (s.timedOut) note = ` (solution timed out after ${task.agentTimeoutSec} s)`;
           else if (s.exitCode !== 0) note = ` (solution exited ${s.exitCode})`;
         }
-        const o = await acts.evaluateContainer.executeWithOptions(
+        const o = await sandbox.evaluateContainer.executeWithOptions(
           { summary: `${kind}: hidden tests`, startToCloseTimeout: verifierTimeout },
           [{ ...ref, containerId }],
         );
@@ -205,7 +203,7 @@ async function attempt(input: ValidateTaskInput, image: string, kind: AttemptKin
       } finally {
         // Also when the workflow is cancelled: the container must go either way.
         await CancellationScope.nonCancellable(() =>
-          acts.removeSandbox.executeWithOptions({ summary: `remove ${ref.name}` }, [{ name: ref.name }]),
+          sandbox.removeSandbox.executeWithOptions({ summary: `remove ${ref.name}` }, [{ name: ref.name }]),
         );
       }
     } catch (e) {

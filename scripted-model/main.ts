@@ -4,8 +4,8 @@
 //   npx tsx scripts/scripted-model.ts [--port N] [--latency-ms N]   prints its base URL, runs until killed
 import { loadDatasets } from '../datasets';
 import { PROJECT_ROOT } from '../runtime/config';
-import { startMessagesApiDouble } from '../tests/doubles/messagesApi';
-import { scriptedAgent, type Behaviour } from '../tests/doubles/scriptedAgent';
+import { startMessagesApiDouble } from './messagesApi';
+import { scriptedAgent, type Behaviour } from './scriptedAgent';
 
 const flag = (name: string) => {
   const i = process.argv.indexOf(name);

@@ -4,10 +4,10 @@
 // first prompt, so the first call of each conversation is assigned the next behaviour in turn and
 // tags its reply; later calls read the tag back from the conversation.
 import { readFileSync } from 'node:fs';
-import { SUBMIT_SENTINEL, submitCommand } from '../../core/agent';
-import { JUDGE_SYSTEM } from '../../core/judge';
-import { SUMMARY_SYSTEM } from '../../core/summary';
-import type { Task } from '../../core/task';
+import { SUBMIT_SENTINEL, submitCommand } from '../core/agent';
+import { JUDGE_SYSTEM } from '../core/judge';
+import { SUMMARY_SYSTEM } from '../core/summary';
+import type { Task } from '../core/task';
 import type { DoubleReplyFn, DoubleRequest, DoubleResponse } from './messagesApi';
 
 export type Behaviour = 'solve' | 'giveUp' | 'chatty' | 'wander' | 'fail';

@@ -1,0 +1,81 @@
+// Task images and sandboxes: building a task's image once, starting and removing the containers
+// its attempts run in, and sweeping what a run left behind. Every container carries labels (run,
+// task, attempt, worker, server) so that a worker's shutdown and `gc` find it.
+import os from 'node:os';
+import type { Config } from '../core/config';
+import { loadRunTask, writeFileAtomic } from '../runtime/artifacts';
+import { sandboxSpec } from '../runtime/evaluate';
+import { prepareTaskImage, type PreparedImage } from '../runtime/images';
+import { taskFolder } from '../runtime/runFolder';
+import { createSandbox, LABEL, removeSandbox, removeSandboxes } from '../runtime/sandbox';
+import { guarded } from './failures';
+import { withHeartbeat } from './heartbeat';
+
+/** Identifies containers made by this worker process, so its shutdown can remove them. */
+export const WORKER_ID = `${os.hostname()}-${process.pid}`;
+
+export interface AttemptRef {
+  runDir: string;
+  runId: string;
+  taskId: string;
+  /** oracle / null, or a rollout id. */
+  attempt: string;
+  /** Container name; unique per try so a restarted attempt never inherits a half-done state. */
+  name: string;
+}
+
+/** Container labels for an attempt of a run. */
+export type LabelsFor = (ref: { runId: string; taskId: string; attempt: string }) => Record<string, string>;
+
+/**
+ * @param server the `serverKey` of the Temporal server these activities work for; containers
+ *   carry it so that `gc` judges them by the runs of the right server.
+ */
+export const containerLabels =
+  (server: string): LabelsFor =>
+  (ref) => ({
+    [LABEL.run]: ref.runId,
+    [LABEL.task]: ref.taskId,
+    [LABEL.attempt]: ref.attempt,
+    [LABEL.worker]: WORKER_ID,
+    [LABEL.server]: server,
+  });
+
+export function createSandboxActivities(config: Config, labelsFor: LabelsFor) {
+  return {
+    async prepareImage(input: { runDir: string; taskId: string }): Promise<PreparedImage> {
+      const task = loadRunTask(input.runDir, input.taskId);
+      const lines: string[] = [];
+      return guarded(() =>
+        withHeartbeat(
+          async () => {
+            try {
+              return await prepareTaskImage(task, config, (l) => lines.push(l));
+            } finally {
+              if (lines.length) writeFileAtomic(taskFolder(input.runDir, task.id).buildLog, `${lines.join('\n')}\n`);
+            }
+          },
+          () => ({ lines: lines.length }),
+        ),
+      );
+    },
+
+    async startSandbox(input: AttemptRef & { image: string }): Promise<{ containerId: string }> {
+      const task = loadRunTask(input.runDir, input.taskId);
+      return guarded(async () => {
+        const spec = sandboxSpec(task, config, input.image, input.name, labelsFor(input));
+        const { containerId } = await createSandbox(spec);
+        return { containerId };
+      });
+    },
+
+    async removeSandbox(input: { name: string }): Promise<void> {
+      await removeSandbox(input.name);
+    },
+
+    /** Removes whatever a run still has (after crashes); returns how many containers it removed. */
+    async removeRunContainers(input: { runId: string }): Promise<number> {
+      return removeSandboxes({ [LABEL.run]: input.runId });
+    },
+  };
+}

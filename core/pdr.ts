@@ -1,0 +1,113 @@
+// Parallel-Distill-Refine's rules (method.md), pure: which rollouts an iteration runs, which of
+// them are judged, how many the iteration's tournament keeps, which summaries each new rollout is
+// given, and when summaries must be made. workflows/scaling.ts only orchestrates what this decides.
+// `sample` is the degenerate case: one iteration, no summaries, no selection.
+import { addCost } from './model';
+import type { RolloutResult } from './rollout';
+import type { ScalingSettings } from './settings';
+import type { TaskRef } from './task';
+import { shortHash } from './task';
+import { rng, shuffle, type Bracket } from './tournament';
+
+export interface IterationOutcome {
+  iteration: number;
+  rollouts: RolloutResult[];
+  /** Rollouts that produced nothing, left out of the tournament. */
+  dropped: string[];
+  /** select-K: the K carried forward (their summaries); the last iteration: the final pick. */
+  selected: string[];
+  bracket?: Bracket;
+}
+
+/** Dollars by stage; null when a model in that stage has no price. */
+export interface StageCost {
+  agent: number | null;
+  summary: number | null;
+  judge: number | null;
+}
+
+export interface TaskScalingResult {
+  taskId: string;
+  error?: string;
+  iterations: IterationOutcome[];
+  final?: string;
+  cost: StageCost;
+}
+
+export const rolloutId = (iteration: number, index: number) => `it${iteration}-r${index}`;
+
+export const iterationRolloutIds = (s: ScalingSettings, iteration: number) =>
+  Array.from({ length: s.n }, (_, i) => rolloutId(iteration, i));
+
+export const isLastIteration = (s: ScalingSettings, iteration: number) => iteration === s.iterations - 1;
+
+/**
+ * How many rollouts the iteration's tournament keeps: one (the answer) after the last iteration,
+ * K where the next iteration is given the winners, none otherwise (no tournament is played).
+ */
+export function tournamentTarget(s: ScalingSettings, iteration: number): number {
+  if (s.strategy === 'sample') return 0;
+  if (isLastIteration(s, iteration)) return 1;
+  return s.context === 'select-K' ? s.k : 0;
+}
+
+/** The tournament's name in the run folder; it also seeds the tournament's random stream. */
+export const tournamentId = (s: ScalingSettings, iteration: number) =>
+  isLastIteration(s, iteration) ? `it${iteration}-final` : `it${iteration}-select-${s.k}`;
+
+/** Whether the iteration's rollouts are summarised: for the judge, or for the next iteration's prompts. */
+export function needsSummaries(s: ScalingSettings, iteration: number): boolean {
+  if (s.strategy === 'sample') return false;
+  return s.judgeInput === 'summaries' || (!isLastIteration(s, iteration) && s.context !== 'none');
+}
+
+/** Produced nothing: no step taken, or (repository tasks) an empty patch. Such rollouts are not judged. */
+export const producedNothing = (r: Pick<RolloutResult, 'steps' | 'patchBytes'>, grading: TaskRef['grading']) =>
+  r.steps === 0 || (grading === 'patch' && !r.patchBytes);
+
+/** The tournament's candidates: every rollout that produced something, or all when none did. */
+export function judgedCandidates(
+  rollouts: readonly Pick<RolloutResult, 'rolloutId' | 'steps' | 'patchBytes'>[],
+  grading: TaskRef['grading'],
+): { candidates: string[]; dropped: string[] } {
+  const ids = rollouts.map((r) => r.rolloutId);
+  const productive = rollouts.filter((r) => !producedNothing(r, grading)).map((r) => r.rolloutId);
+  const candidates = productive.length ? productive : ids;
+  return { candidates, dropped: ids.filter((id) => !candidates.includes(id)) };
+}
+
+/** The task's own random stream (random-K draws from it): one seed, one sequence per task. */
+export const taskRandom = (s: ScalingSettings, taskId: string) => rng(s.seed ^ parseInt(shortHash(taskId), 16));
+
+/**
+ * Which earlier rollouts' summaries rollout `index` of the next iteration is given. random-K
+ * draws from `random`, so callers ask in rollout order.
+ */
+export function contextFor(
+  s: ScalingSettings,
+  previous: Pick<IterationOutcome, 'rollouts' | 'selected'> | undefined,
+  index: number,
+  random: () => number,
+): string[] {
+  if (!previous) return [];
+  switch (s.context) {
+    case 'select-K':
+      return previous.selected;
+    // Each new rollout draws its own K, as the original PDR does.
+    case 'random-K':
+      return shuffle(
+        previous.rollouts.map((r) => r.rolloutId),
+        random,
+      ).slice(0, s.k);
+    // K = 1: the summary of the earlier attempt in the same position.
+    case 'own':
+      return [previous.rollouts[index % previous.rollouts.length]!.rolloutId];
+    case 'none':
+      return [];
+  }
+}
+
+export const emptyCost = (): StageCost => ({ agent: 0, summary: 0, judge: 0 });
+
+export const agentCost = (rollouts: readonly Pick<RolloutResult, 'costUsd'>[]) =>
+  rollouts.reduce<number | null>((a, r) => addCost(a, r.costUsd), 0);

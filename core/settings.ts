@@ -1,0 +1,124 @@
+// A run's settings: what the command line and the config decide before a run starts, frozen into
+// run.json and the workflow input so that a continued run behaves as it began.
+import type { AgentLimits } from './agent';
+import type { Config } from './config';
+
+/** How often and how patiently a model call is retried (rate limits, overloads, 5xx). */
+export interface ModelRetry {
+  maxAttempts: number;
+  initialIntervalSec: number;
+  maxIntervalSec: number;
+}
+
+export type Strategy = 'sample' | 'rtv' | 'pdr';
+export type ContextMode = 'select-K' | 'random-K' | 'own' | 'none';
+export type JudgeInput = 'summaries' | 'trajectories';
+
+/** The method's parameters (method.md). `sample` is one iteration without selection. */
+export interface ScalingSettings {
+  strategy: Strategy;
+  n: number;
+  iterations: number;
+  k: number;
+  groupSize: number;
+  votes: number;
+  context: ContextMode;
+  judgeInput: JudgeInput;
+  seed: number;
+}
+
+export interface RunSettings {
+  strategy: Strategy;
+  /** rtv and pdr: the method's parameters (N, T, K, G, V, context mode, judge input, seed). */
+  scaling?: ScalingSettings;
+  n: number;
+  taskConcurrency: number;
+  limits: AgentLimits;
+  commandTimeoutSec: number;
+  /** Overrides each task's agent timeout when set. */
+  wallTimeSec?: number;
+  modelRetry: ModelRetry;
+}
+
+/** What a user may choose on the command line; the config fills in the rest. */
+export interface SettingsOptions {
+  strategy: Strategy;
+  n?: number;
+  iterations?: number;
+  k?: number;
+  groupSize?: number;
+  votes?: number;
+  context?: ContextMode;
+  judgeInput?: JudgeInput;
+  seed?: number;
+  concurrency?: number;
+}
+
+/** The method's parameters: config.scaling (the paper's defaults), then the command's flags. */
+function scalingSettings(config: Config, opts: SettingsOptions): ScalingSettings | undefined {
+  if (opts.strategy === 'sample') return undefined;
+  const c = config.scaling;
+  return {
+    strategy: opts.strategy,
+    n: opts.n ?? c.n,
+    // RTV alone is one iteration: N rollouts, then the tournament to one.
+    iterations: opts.strategy === 'rtv' ? 1 : (opts.iterations ?? c.iterations),
+    k: opts.context === 'own' ? 1 : (opts.k ?? c.k),
+    groupSize: opts.groupSize ?? c.groupSize,
+    votes: opts.votes ?? c.votes,
+    context: opts.context ?? c.context,
+    judgeInput: opts.judgeInput ?? c.judgeInput,
+    seed: opts.seed ?? c.seed,
+  };
+}
+
+export const modelRetry = (config: Config): ModelRetry => ({
+  maxAttempts: config.run.modelMaxAttempts,
+  initialIntervalSec: config.run.modelRetryInitialSec,
+  maxIntervalSec: config.run.modelRetryMaxSec,
+});
+
+export function runSettings(config: Config, opts: SettingsOptions): RunSettings {
+  const scaling = scalingSettings(config, opts);
+  return {
+    strategy: opts.strategy,
+    scaling,
+    n: scaling?.n ?? opts.n ?? config.run.n,
+    taskConcurrency: opts.concurrency ?? config.run.taskConcurrency,
+    limits: {
+      stepLimit: config.agent.stepLimit,
+      costLimitUsd: config.agent.costLimitUsd,
+      formatErrorLimit: config.agent.formatErrorLimit,
+    },
+    commandTimeoutSec: config.agent.commandTimeoutSec,
+    wallTimeSec: config.agent.wallTimeSec,
+    modelRetry: modelRetry(config),
+  };
+}
+
+/**
+ * The scaling parameters a run's task workflows use. `sample` (whose settings carry none) is
+ * PDR with one iteration and no selection.
+ */
+export function scalingOf(s: RunSettings): ScalingSettings {
+  return (
+    s.scaling ?? {
+      strategy: 'sample',
+      n: s.n,
+      iterations: 1,
+      k: 0,
+      groupSize: 2,
+      votes: 0,
+      context: 'none',
+      judgeInput: 'summaries',
+      seed: 0,
+    }
+  );
+}
+
+/** One line naming the strategy and its parameters, for the UI and the first output line. */
+export function describeSettings(s: RunSettings): string {
+  const m = s.scaling;
+  if (!m) return `sample x${s.n}`;
+  return `${m.strategy} N=${m.n} T=${m.iterations}${m.iterations > 1 ? ` K=${m.k} context=${m.context}` : ''} G=${m.groupSize} V=${m.votes} judge=${m.judgeInput} seed=${m.seed}`;
+}

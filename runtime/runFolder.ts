@@ -1,0 +1,85 @@
+// The run folder's layout: every file a run, a validation or a selection writes has its path here,
+// and nowhere else. A run folder is `<dataDir>/runs/<run-id>/`:
+//
+//   dataset.json  run.json  results.json  results.md  preds.json
+//   tasks/<task>/build.log  verdict.json  scaling.json
+//   tasks/<task>/<attempt>/...                          validate's oracle and null attempts
+//   tasks/<task>/rollouts/<rollout>/prompt.json  steps/NNNN.model.json  steps/NNNN.obs.json
+//                                   patch.diff  summary.json  result.json  <task>.traj.json
+//                                   evaluation/...      the hidden tests' logs
+//   tasks/<task>/tournaments/<id>/bracket.json  votes/<key>.json
+//   selections/<select-id>/results.json  results.md  tasks/<task>.json
+import path from 'node:path';
+import type { Config } from '../core/config';
+import { slug } from '../core/task';
+import { dataPaths } from './config';
+
+/** Task folders are named by a slug of the id: ids may hold characters a file name cannot. */
+const taskDirName = (taskId: string) => slug(taskId, 80);
+
+export const runDirOf = (config: Config, runId: string) => path.join(dataPaths(config).runs, runId);
+
+export function runFolder(runDir: string) {
+  return {
+    root: runDir,
+    dataset: path.join(runDir, 'dataset.json'),
+    run: path.join(runDir, 'run.json'),
+    results: path.join(runDir, 'results.json'),
+    table: path.join(runDir, 'results.md'),
+    preds: path.join(runDir, 'preds.json'),
+    task: (taskId: string) => taskFolder(runDir, taskId),
+    rollout: (taskId: string, rolloutId: string) => rolloutFolder(runDir, taskId, rolloutId),
+    selection: (selectId: string) => selectionFolder(runDir, selectId),
+  };
+}
+export type RunFolder = ReturnType<typeof runFolder>;
+
+export function taskFolder(runDir: string, taskId: string) {
+  const dir = path.join(runDir, 'tasks', taskDirName(taskId));
+  return {
+    dir,
+    buildLog: path.join(dir, 'build.log'),
+    verdict: path.join(dir, 'verdict.json'),
+    scaling: path.join(dir, 'scaling.json'),
+    rollouts: path.join(dir, 'rollouts'),
+    /** A validate attempt's logs (oracle, null). */
+    attempt: (attempt: string) => path.join(dir, attempt),
+    tournament: (id: string) => {
+      const t = path.join(dir, 'tournaments', id);
+      const votes = path.join(t, 'votes');
+      return {
+        dir: t,
+        bracket: path.join(t, 'bracket.json'),
+        votes,
+        vote: (key: string) => path.join(votes, `${key}.json`),
+      };
+    },
+  };
+}
+
+export function rolloutFolder(runDir: string, taskId: string, rolloutId: string) {
+  const dir = path.join(taskFolder(runDir, taskId).rollouts, rolloutId);
+  const pad = (n: number) => String(n).padStart(4, '0');
+  return {
+    dir,
+    prompt: path.join(dir, 'prompt.json'),
+    model: (step: number) => path.join(dir, 'steps', `${pad(step)}.model.json`),
+    observation: (step: number) => path.join(dir, 'steps', `${pad(step)}.obs.json`),
+    patch: path.join(dir, 'patch.diff'),
+    summary: path.join(dir, 'summary.json'),
+    evaluation: path.join(dir, 'evaluation'),
+    traj: path.join(dir, `${taskId}.traj.json`),
+    result: path.join(dir, 'result.json'),
+  };
+}
+export type RolloutFolder = ReturnType<typeof rolloutFolder>;
+
+export function selectionFolder(runDir: string, selectId: string) {
+  const dir = path.join(runDir, 'selections', selectId);
+  return {
+    dir,
+    results: path.join(dir, 'results.json'),
+    table: path.join(dir, 'results.md'),
+    task: (taskId: string) => path.join(dir, 'tasks', `${taskDirName(taskId)}.json`),
+  };
+}
