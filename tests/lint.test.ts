@@ -34,3 +34,28 @@ describe('workflow determinism lint', () => {
     expect(await lint("import fs from 'node:fs';\nexport const a = fs;", 'activities/probe.ts')).toEqual([]);
   });
 });
+
+describe('layers: no upward import', () => {
+  // Each probe imports one name and exports it, so the import is used.
+  const probe = (name: string, from: string, type = false) =>
+    `import ${type ? 'type ' : ''}{ ${name} } from '${from}';\nexport ${type ? 'type P =' : 'const p ='} ${name};`;
+  it.each([
+    ['core/probe.ts', probe('Config', '../runtime/config', true)],
+    ['core/probe.ts', probe('Activities', '../activities', true)],
+    ['runtime/probe.ts', probe('RolloutInput', '../workflows/rollout', true)],
+    ['datasets/probe.ts', probe('startRun', '../client/run')],
+    ['activities/probe.ts', probe('TaskScalingInput', '../workflows/scaling', true)],
+    ['activities/probe.ts', probe('WORKER_ID', '../worker')],
+    ['workflows/probe.ts', probe('RunOptions', '../client/run', true)],
+    ['runtime/model/probe.ts', probe('Activities', '../../activities', true)],
+  ])('%s: %s', async (file, code) => {
+    expect(await lint(code, file)).toContain('@typescript-eslint/no-restricted-imports');
+  });
+
+  it('allows imports down the layers', async () => {
+    expect(await lint(probe('Task', '../core/task', true), 'runtime/probe.ts')).toEqual([]);
+    expect(await lint(probe('loadRunTask', '../runtime/artifacts'), 'activities/probe.ts')).toEqual([]);
+    expect(await lint(probe('Activities', '../activities', true), 'workflows/probe.ts')).toEqual([]);
+    expect(await lint(probe('runTournament', '../workflows/tournament'), 'client/probe.ts')).toEqual([]);
+  });
+});
