@@ -2,6 +2,7 @@
 // and by default runs a worker in-process, so one command does the whole job on one machine;
 // with --no-worker it relies on workers started elsewhere (`agentscale worker`).
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { reserveStdoutForJson } from './output';
 import { loadConfig, ConfigError } from '../runtime/config';
 import { DatasetError } from '../core/task';
 import { log } from '../runtime/log';
@@ -27,7 +28,10 @@ const program = new Command()
   .name('agentscale')
   .description('Durable test-time scaling for coding agents, on Temporal and Docker')
   .option('-c, --config <file>', "config file (default: ./agentscale.yaml, then the project's)")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .hook('preAction', (_program, action) => {
+    if (action.opts<{ json?: boolean }>().json) reserveStdoutForJson();
+  });
 
 const config = () => loadConfig(program.opts<{ config?: string }>().config);
 

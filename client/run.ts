@@ -15,6 +15,7 @@ import { runDirOf, runFolder } from '../runtime/runFolder';
 import type { ServerHandle } from '../runtime/temporal';
 import { benchmarkRun, runProgressQuery } from '../workflows/run';
 import { awaitResult, newRunId, startOrAttach, withClient, workflowStatus, workflowUrl } from './job';
+import { printJson } from './output';
 
 export interface RunOptions extends SettingsOptions {
   runId?: string;
@@ -98,7 +99,7 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
     const status = await workflowStatus(client, runId);
 
     const print = (report: RunReport) => {
-      if (opts.json) console.log(JSON.stringify(readJson(folder.results), null, 2));
+      if (opts.json) printJson(readJson(folder.results));
       else
         console.log(
           `${renderRunReport(report)}\n\nresults: ${folder.table}\npreds:   ${folder.preds}${url ? `\nrun:     ${url}` : ''}`,

@@ -13,6 +13,7 @@ import { runDirOf, runFolder, selectionFolder } from '../runtime/runFolder';
 import type { ServerHandle } from '../runtime/temporal';
 import { selectRun, type SelectSpec } from '../workflows/select';
 import { awaitResult, newRunId, startOrAttach, withClient, workflowUrl } from './job';
+import { printJson } from './output';
 
 export interface SelectOptions {
   runId: string;
@@ -105,7 +106,7 @@ export function selectCommand(config: Config, opts: SelectOptions): Promise<numb
     if (!report) return 130;
     const selection = selectionFolder(runDir, selectId);
     if (opts.json) {
-      console.log(JSON.stringify(readJson(selection.results), null, 2));
+      printJson(readJson(selection.results));
       return 0;
     }
     console.log(renderScalingReport(report));

@@ -11,6 +11,7 @@ import { runDirOf, runFolder } from '../runtime/runFolder';
 import type { ServerHandle } from '../runtime/temporal';
 import { progressQuery, validateDataset, type ValidationResult } from '../workflows/validate';
 import { awaitResult, newRunId, startOrAttach, withClient, workflowStatus, workflowUrl } from './job';
+import { printJson } from './output';
 
 export interface ValidateOptions {
   runId?: string;
@@ -87,7 +88,7 @@ export function validateCommand(config: Config, datasets: string[], opts: Valida
     }
     const folder = runFolder(runDirOf(config, runId));
     if (opts.json) {
-      console.log(JSON.stringify(existsSync(folder.results) ? readJson(folder.results) : result, null, 2));
+      printJson(existsSync(folder.results) ? readJson(folder.results) : result);
     } else {
       console.log(result.table);
       const s = result.summary;
