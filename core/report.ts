@@ -5,13 +5,12 @@ import { addCost } from './model';
 import type { StageCost, TaskScalingResult } from './pdr';
 import type { RolloutResult } from './rollout';
 
-export interface TaskReport {
-  taskId: string;
+/** What a task's line and the run's headline both report. */
+interface Totals {
   rollouts: number;
-  passed: number;
-  /** Mean over rollouts of the pass indicator. */
+  /** pass@1: a task's mean over its rollouts; the run's mean over tasks of that. */
   pass1: number;
-  /** 1 when any rollout passed (the oracle's view: what selection could at best reach). */
+  /** pass@N: 1 when any rollout passed (the oracle's view: what selection could at best reach); the run's mean over tasks. */
   passN: number;
   meanSteps: number;
   /** Known cost; `costUnknown` counts rollouts whose model had no price. */
@@ -21,22 +20,18 @@ export interface TaskReport {
   evalErrors: number;
 }
 
-export interface RunReport {
+export interface TaskReport extends Totals {
+  taskId: string;
+  passed: number;
+}
+
+export interface RunReport extends Totals {
   runId: string;
   /** Said at the top of the report, e.g. that a scripted model stood in for a real one. */
   note?: string;
   strategy: string;
   model: string;
   tasks: number;
-  rollouts: number;
-  /** Mean over tasks of each task's pass@1. */
-  pass1: number;
-  passN: number;
-  meanSteps: number;
-  costUsd: number;
-  costUnknown: number;
-  exitStatuses: Partial<Record<ExitStatus, number>>;
-  evalErrors: number;
   perTask: TaskReport[];
   /** rtv / pdr: the paper's table. */
   scaling?: ScalingReport;

@@ -335,7 +335,12 @@ describe('taskScaling workflow', () => {
       m.acts,
       scaling({ strategy: 'sample', n: 3, iterations: 1, k: 0, votes: 0, context: 'none' }),
     );
-    expect(m.of('initRollout').map((i) => i.rolloutId)).toEqual(['it0-r0', 'it0-r2']);
+    expect(
+      m
+        .of('initRollout')
+        .map((i) => i.rolloutId)
+        .sort(),
+    ).toEqual(['it0-r0', 'it0-r2']);
     expect(r.iterations[0]!.rollouts[1]).toEqual(earlier);
     expect(r.cost.agent).toBeCloseTo(0.52);
   });

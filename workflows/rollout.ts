@@ -2,7 +2,7 @@
 // model activity and an exec activity, idempotent by (rollout, step) through the run folder, so a
 // crash costs at most the step in flight. History carries small summaries only; the conversation
 // stays in the rollout store.
-import { CancellationScope, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, executeChild, proxyActivities } from '@temporalio/workflow';
 import type { ExecActivities, ModelActivities, RecordActivities, SandboxActivities } from '../activities';
 import { limitReached, stepSummary, type AgentLimits, type ExitStatus } from '../core/agent';
 import { FAILURE } from '../core/failures';
@@ -181,4 +181,14 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
       }
     }
   }
+}
+
+/** Runs a rollout as a child of a task workflow, named under its run and task for the UI. */
+export function runRolloutChild(input: RolloutInput): Promise<RolloutResult> {
+  const context = input.contextFrom?.length ? ` (context: ${input.contextFrom.join(', ')})` : '';
+  return executeChild(rollout, {
+    workflowId: `${input.runId}/${input.task.id}/${input.rolloutId}`,
+    staticSummary: `rollout ${input.rolloutId} of ${input.task.id}${context}`,
+    args: [input],
+  });
 }

@@ -19,8 +19,8 @@ import type { TaskRef } from '../core/task';
 import { recordOptions, sandboxOptions } from './activityOptions';
 import { failureOf } from './failures';
 import { prepareTask } from './prepareTask';
-import { rollout } from './rollout';
-import { taskScaling } from './scaling';
+import { runRolloutChild } from './rollout';
+import { rolloutBase, taskScaling, type TaskScalingInput } from './scaling';
 import { slidingWindow } from './window';
 
 export interface BenchmarkRunInput {
@@ -50,6 +50,21 @@ export const runProgressQuery = defineQuery<RunProgress>('progress');
 
 /** Runs started before `sample` became one iteration of taskScaling replay their taskRun children. */
 export const SAMPLE_AS_SCALING = 'sample-as-task-scaling';
+
+/** A task workflow's input under a run's settings. */
+const taskScalingInput = (
+  input: { runId: string; runDir: string; settings: RunSettings },
+  task: TaskRef,
+): TaskScalingInput => ({
+  runId: input.runId,
+  runDir: input.runDir,
+  task,
+  scaling: scalingOf(input.settings),
+  limits: input.settings.limits,
+  commandTimeoutSec: input.settings.commandTimeoutSec,
+  wallTimeSec: input.settings.wallTimeSec ?? task.agentTimeoutSec,
+  modelRetry: input.settings.modelRetry,
+});
 
 const sandbox = proxyActivities<SandboxActivities>(sandboxOptions);
 const record = proxyActivities<RecordActivities>(recordOptions);
@@ -94,18 +109,7 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
         task,
         `${settings.strategy} (N=${scaling.n}${scaling.iterations > 1 ? `, T=${scaling.iterations}` : ''}): ${task.id}`,
       ),
-      args: [
-        {
-          runId: input.runId,
-          runDir: input.runDir,
-          task,
-          scaling,
-          limits: settings.limits,
-          commandTimeoutSec: settings.commandTimeoutSec,
-          wallTimeSec: settings.wallTimeSec ?? task.agentTimeoutSec,
-          modelRetry: settings.modelRetry,
-        },
-      ],
+      args: [taskScalingInput(input, task)],
     }).then((r): TaskRunResult => ({ taskId: r.taskId, rollouts: r.iterations.flatMap((it) => it.rollouts) }));
   };
 
@@ -155,28 +159,9 @@ export async function taskRun(input: {
   const { task, settings } = input;
   const { image, done } = await prepareTask(input.runDir, task);
   const ids = Array.from({ length: settings.n }, (_, i) => `r${i}`);
+  const base = rolloutBase(taskScalingInput(input, task), image);
   const rollouts = await Promise.all(
-    ids.map(
-      (rolloutId) =>
-        done.get(rolloutId) ??
-        executeChild(rollout, {
-          workflowId: `${input.runId}/${task.id}/${rolloutId}`,
-          staticSummary: `rollout ${rolloutId} of ${task.id}`,
-          args: [
-            {
-              runDir: input.runDir,
-              runId: input.runId,
-              task,
-              rolloutId,
-              image,
-              limits: settings.limits,
-              commandTimeoutSec: settings.commandTimeoutSec,
-              wallTimeSec: settings.wallTimeSec ?? task.agentTimeoutSec,
-              modelRetry: settings.modelRetry,
-            },
-          ],
-        }),
-    ),
+    ids.map((rolloutId) => done.get(rolloutId) ?? runRolloutChild({ ...base, rolloutId })),
   );
   return { taskId: task.id, rollouts };
 }

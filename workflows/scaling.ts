@@ -8,7 +8,7 @@
 // The workflow sees each rollout's hidden-test verdict (for the report), but hands the judge and
 // the summariser only rollout ids: their activities read the trajectory and summaries, never the
 // evaluation, so selection cannot see the tests.
-import { executeChild, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { ModelActivities, RecordActivities } from '../activities';
 import type { AgentLimits } from '../core/agent';
 import { addCost } from '../core/model';
@@ -29,7 +29,7 @@ import type { ModelRetry, ScalingSettings } from '../core/settings';
 import type { TaskRef } from '../core/task';
 import { modelOptions, recordOptions } from './activityOptions';
 import { prepareTask } from './prepareTask';
-import { rollout } from './rollout';
+import { runRolloutChild, type RolloutInput } from './rollout';
 import { runTournament } from './tournament';
 
 export interface TaskScalingInput {
@@ -44,6 +44,18 @@ export interface TaskScalingInput {
 }
 
 const record = proxyActivities<RecordActivities>(recordOptions);
+
+/** What every rollout of a task is started with, but its id and context. */
+export const rolloutBase = (input: TaskScalingInput, image: string): Omit<RolloutInput, 'rolloutId'> => ({
+  runDir: input.runDir,
+  runId: input.runId,
+  task: input.task,
+  image,
+  limits: input.limits,
+  commandTimeoutSec: input.commandTimeoutSec,
+  wallTimeSec: input.wallTimeSec,
+  modelRetry: input.modelRetry,
+});
 
 export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingResult> {
   const { task, scaling: s } = input;
@@ -61,25 +73,7 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
     const rollouts = await Promise.all(
       ids.map(
         (rolloutId, i) =>
-          done.get(rolloutId) ??
-          executeChild(rollout, {
-            workflowId: `${input.runId}/${task.id}/${rolloutId}`,
-            staticSummary: `rollout ${rolloutId} of ${task.id}${contexts[i]!.length ? ` (context: ${contexts[i]!.join(', ')})` : ''}`,
-            args: [
-              {
-                runDir: input.runDir,
-                runId: input.runId,
-                task,
-                rolloutId,
-                image,
-                limits: input.limits,
-                commandTimeoutSec: input.commandTimeoutSec,
-                wallTimeSec: input.wallTimeSec,
-                modelRetry: input.modelRetry,
-                contextFrom: contexts[i],
-              },
-            ],
-          }),
+          done.get(rolloutId) ?? runRolloutChild({ ...rolloutBase(input, image), rolloutId, contextFrom: contexts[i] }),
       ),
     );
     cost.agent = addCost(cost.agent, agentCost(rollouts));
