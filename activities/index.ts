@@ -51,6 +51,7 @@ export type SandboxActivities = Pick<
   | 'evaluateContainer'
   | 'evaluatePatch'
   | 'replaySteps'
+  | 'collectPatch'
   | 'evaluateRollout'
 >;
 /** An agent's command, run in its container. */

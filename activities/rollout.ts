@@ -26,7 +26,7 @@ import {
   type StoredModelStep,
   type StoredObservation,
 } from '../runtime/rollouts';
-import { rolloutFolder } from '../runtime/runFolder';
+import { rolloutFolder, type RolloutFolder } from '../runtime/runFolder';
 import { execInSandbox } from '../runtime/sandbox';
 import { guarded, toFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
@@ -54,6 +54,20 @@ export interface ExecSummary {
   timedOut: boolean;
   submitted: boolean;
   outputBytes: number;
+}
+
+/** The diff of everything the agent changed in the repository, stored as the rollout's patch. */
+async function collect(t: Task, containerId: string, p: RolloutFolder): Promise<string> {
+  const r = await execInSandbox({
+    containerId,
+    command: 'git add -A && git diff --cached',
+    cwd: t.workdir ?? '/testbed',
+    timeoutSec: 120,
+    outputCapBytes: 50_000_000,
+  });
+  if (r.exitCode !== 0) throw new Error(`collecting the patch failed (exit ${r.exitCode}): ${r.output.slice(-500)}`);
+  writeFileAtomic(p.patch, r.output);
+  return r.output;
 }
 
 export function createRolloutActivities(
@@ -188,6 +202,21 @@ export function createRolloutActivities(
     },
 
     /**
+     * SWE-bench: the rollout's answer, its diff, taken from its container once the agent is done
+     * (before the hidden tests: what the judge may know of a rollout comes from the rollout).
+     */
+    async collectPatch(input: RolloutRef & { containerId: string }): Promise<{ patchBytes: number }> {
+      const p = paths(input);
+      const done = readTextIfExists(p.patch);
+      if (done !== undefined) return { patchBytes: Buffer.byteLength(done) };
+      return guarded(() =>
+        withHeartbeat(async () => ({
+          patchBytes: Buffer.byteLength(await collect(task(input), input.containerId, p)),
+        })),
+      );
+    },
+
+    /**
      * The hidden tests, after the agent is done. Harbor and Terminal-Bench: in the agent's own
      * container (its final state is the answer). SWE-bench: the agent's diff, taken from the
      * container, applied in a fresh one as the official harness does.
@@ -205,22 +234,10 @@ export function createRolloutActivities(
             return evaluateContainer(t, input.containerId, logDir);
           }
           // As in mini-swe-agent, only a submission counts: a rollout that hit a limit has an empty patch.
-          let patch = '';
-          if (input.submitted && input.containerId) {
-            const r = await execInSandbox({
-              containerId: input.containerId,
-              command: 'git add -A && git diff --cached',
-              cwd: t.workdir ?? '/testbed',
-              timeoutSec: 120,
-              outputCapBytes: 50_000_000,
-            });
-            if (r.exitCode !== 0)
-              throw new Error(`collecting the patch failed (exit ${r.exitCode}): ${r.output.slice(-500)}`);
-            patch = r.output;
-            writeFileAtomic(p.patch, patch);
-          } else if (input.submitted) {
-            patch = readTextIfExists(p.patch) ?? '';
-          }
+          // The patch is collected before (collectPatch), or here for rollouts started before that.
+          let patch = readTextIfExists(p.patch);
+          if (patch === undefined)
+            patch = input.submitted && input.containerId ? await collect(t, input.containerId, p) : '';
           if (!patch.trim()) {
             const report = {
               patch_is_None: false,

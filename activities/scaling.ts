@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { JUDGE_SYSTEM, judgePrompt, parseJudgeAnswer, type JudgeCandidate } from '../core/judge';
-import { addCost, type ChatMessage } from '../core/model';
+import { addCost, addUsage, emptyUsage, type ChatMessage, type Usage } from '../core/model';
 import {
   parseSummary,
   renderSummary,
@@ -19,7 +19,7 @@ import type { ModelClient } from '../core/model';
 import type { RolloutResult } from '../core/rollout';
 import { loadRunTask, readIfExists, writeJson } from '../runtime/artifacts';
 import { storedSteps } from '../runtime/rollouts';
-import { rolloutFolder, taskFolder } from '../runtime/runFolder';
+import { rolloutFolder, taskFolder, tournamentFolder } from '../runtime/runFolder';
 import { toFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 
@@ -32,12 +32,23 @@ export interface StoredSummary {
   fallback: boolean;
   attempts: number;
   costUsd: number | null;
+  /** Tokens of every attempt (absent in runs made before it was recorded). */
+  usage?: Usage;
 }
 
 export interface StoredVote {
   order: string[];
   choice: string | null;
   costUsd: number | null;
+  usage?: Usage;
+}
+
+/** Where a vote or bracket of a tournament is stored: the run's own, or a selection's. */
+interface TournamentRef {
+  runDir: string;
+  taskId: string;
+  tournament: string;
+  selectId?: string;
 }
 
 /** The steps of a rollout as the summariser and a trajectory judge see them. */
@@ -57,10 +68,11 @@ export function createScalingActivities(config: Config, model: () => ModelClient
       runDir: string;
       taskId: string;
       rolloutId: string;
-    }): Promise<{ fallback: boolean; costUsd: number | null }> {
+    }): Promise<{ fallback: boolean; costUsd: number | null; made: boolean }> {
       const file = rolloutFolder(input.runDir, input.taskId, input.rolloutId).summary;
       const done = readIfExists<StoredSummary>(file);
-      if (done) return { fallback: done.fallback, costUsd: done.costUsd };
+      // Made earlier (by this run, or by the run a selection replays): nothing new to pay for.
+      if (done) return { fallback: done.fallback, costUsd: done.costUsd, made: false };
       const task = loadRunTask(input.runDir, input.taskId);
       // The exit status is the agent's own (it submitted, or hit a limit), not a test result.
       const exitStatus =
@@ -72,12 +84,14 @@ export function createScalingActivities(config: Config, model: () => ModelClient
         { role: 'user', content: summaryPrompt(task.instruction, renderTrajectory(steps, budget), exitStatus) },
       ];
       let cost: number | null = 0;
+      let usage = emptyUsage();
       let stored: StoredSummary | undefined;
       for (let attempt = 1; attempt <= config.scaling.summaryAttempts && !stored; attempt++) {
         const reply = await withHeartbeat(() => model().complete({ system: SUMMARY_SYSTEM, messages })).catch((e) => {
           throw toFailure(e);
         });
         cost = addCost(cost, reply.costUsd);
+        usage = addUsage(usage, reply.usage);
         const parsed = parseSummary(reply.text);
         if (parsed.ok) {
           stored = {
@@ -87,6 +101,7 @@ export function createScalingActivities(config: Config, model: () => ModelClient
             fallback: false,
             attempts: attempt,
             costUsd: cost,
+            usage,
           };
         } else {
           messages.push(
@@ -103,10 +118,11 @@ export function createScalingActivities(config: Config, model: () => ModelClient
         fallback: true,
         attempts: config.scaling.summaryAttempts,
         costUsd: cost,
+        usage,
         text: `No valid summary could be made. The attempt took ${steps.length} steps and ended with ${exitStatus}. Its last reply:\n${steps.at(-1)?.reply.slice(0, 2000) ?? '(none)'}`,
       };
       writeJson(file, stored);
-      return { fallback: stored.fallback, costUsd: cost };
+      return { fallback: stored.fallback, costUsd: cost, made: true };
     },
 
     /** A task's whole scaling outcome (iterations, brackets, final pick), for the report and `select`. */
@@ -115,13 +131,18 @@ export function createScalingActivities(config: Config, model: () => ModelClient
     },
 
     /** The tournament's bracket: who met whom, every vote, ties and byes. */
-    async recordBracket(input: { runDir: string; taskId: string; bracket: { id: string } }): Promise<void> {
-      writeJson(taskFolder(input.runDir, input.taskId).tournament(input.bracket.id).bracket, input.bracket);
+    async recordBracket(input: {
+      runDir: string;
+      taskId: string;
+      selectId?: string;
+      bracket: { id: string };
+    }): Promise<void> {
+      writeJson(tournamentFolder(input.runDir, { ...input, tournament: input.bracket.id }).bracket, input.bracket);
     },
 
     /** What a tournament's votes cost (null when the model has no price). */
-    async bracketCost(input: { runDir: string; taskId: string; tournament: string }): Promise<number | null> {
-      const dir = taskFolder(input.runDir, input.taskId).tournament(input.tournament).votes;
+    async bracketCost(input: TournamentRef): Promise<number | null> {
+      const dir = tournamentFolder(input.runDir, input).votes;
       if (!existsSync(dir)) return 0;
       return readdirSync(dir).reduce<number | null>(
         (a, f) => addCost(a, readIfExists<StoredVote>(path.join(dir, f))?.costUsd ?? 0),
@@ -133,15 +154,14 @@ export function createScalingActivities(config: Config, model: () => ModelClient
      * One judge vote over a group, candidates shown in `order`. A reply that names no candidate
      * is asked again once; then the vote is an abstention (null).
      */
-    async judgeVote(input: {
-      runDir: string;
-      taskId: string;
-      tournament: string;
-      key: string;
-      order: string[];
-      judgeInput: 'summaries' | 'trajectories';
-    }): Promise<StoredVote> {
-      const file = taskFolder(input.runDir, input.taskId).tournament(input.tournament).vote(input.key);
+    async judgeVote(
+      input: TournamentRef & {
+        key: string;
+        order: string[];
+        judgeInput: 'summaries' | 'trajectories';
+      },
+    ): Promise<StoredVote> {
+      const file = tournamentFolder(input.runDir, input).vote(input.key);
       const done = readIfExists<StoredVote>(file);
       if (done) return done;
       const task = loadRunTask(input.runDir, input.taskId);
@@ -160,12 +180,14 @@ export function createScalingActivities(config: Config, model: () => ModelClient
         { role: 'user', content: judgePrompt(task.instruction, candidates, input.judgeInput) },
       ];
       let cost: number | null = 0;
+      let usage = emptyUsage();
       let choice: string | null = null;
       for (let attempt = 1; attempt <= 2 && choice === null; attempt++) {
         const reply = await withHeartbeat(() => model().complete({ system: JUDGE_SYSTEM, messages })).catch((e) => {
           throw toFailure(e);
         });
         cost = addCost(cost, reply.costUsd);
+        usage = addUsage(usage, reply.usage);
         choice = parseJudgeAnswer(reply.text, candidates);
         if (choice === null) {
           messages.push(
@@ -177,7 +199,7 @@ export function createScalingActivities(config: Config, model: () => ModelClient
           );
         }
       }
-      const vote: StoredVote = { order: input.order, choice, costUsd: cost };
+      const vote: StoredVote = { order: input.order, choice, costUsd: cost, usage };
       writeJson(file, vote);
       return vote;
     },

@@ -15,7 +15,13 @@ export function createSelectActivities() {
      */
     async loadTaskOutcome(input: { runDir: string; taskId: string }): Promise<TaskScalingResult> {
       const stored = readIfExists<TaskScalingResult>(taskFolder(input.runDir, input.taskId).scaling);
-      if (stored) return { ...stored, iterations: stored.iterations.map(({ bracket: _b, ...it }) => it) };
+      if (stored) {
+        const iterations = stored.iterations.map(({ bracket, ...it }) => ({
+          ...it,
+          tournament: bracket ? { id: bracket.id, target: bracket.target } : undefined,
+        }));
+        return { ...stored, iterations };
+      }
       const rollouts = finishedRollouts(input.runDir, input.taskId).sort(byRolloutId);
       if (rollouts.length === 0) throw new Error(`${input.taskId}: the run has no finished rollouts to select from`);
       return {

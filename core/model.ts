@@ -55,6 +55,18 @@ export const RETRYABLE_MODEL_ERRORS: ReadonlySet<ModelErrorKind> = new Set([
   'connection',
 ]);
 
+export const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 });
+
+export const addUsage = (a: Usage, b: Usage | undefined): Usage =>
+  b
+    ? {
+        inputTokens: a.inputTokens + b.inputTokens,
+        outputTokens: a.outputTokens + b.outputTokens,
+        cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+        cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+      }
+    : a;
+
 /** Sums costs where unknown (null) is contagious: a total with an unknown part is unknown. */
 export const addCost = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a + b);
 

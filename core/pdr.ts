@@ -17,6 +17,8 @@ export interface IterationOutcome {
   /** select-K: the K carried forward (their summaries); the last iteration: the final pick. */
   selected: string[];
   bracket?: Bracket;
+  /** The iteration's tournament (its role id and target), when one was played; for `select`. */
+  tournament?: { id: string; target: number };
 }
 
 /** Dollars by stage; null when a model in that stage has no price. */

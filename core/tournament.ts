@@ -31,6 +31,15 @@ export interface RoundPlan {
 }
 
 /**
+ * How a round is planned. `v1`: every round eliminates as many as it can with groups of G, so
+ * with G > 2 a round that reaches the target may carry candidates forward on a bye. `v2` (ours,
+ * today's): the round that can reach the target splits the population into exactly `target`
+ * groups, so every survivor won a group (byes remain only where fewer than two candidates per
+ * survivor are left). Both are identical for G = 2.
+ */
+export type RoundRule = 'v1' | 'v2';
+
+/**
  * One round. Groups are formed from a seeded shuffle; only as many eliminations as needed to
  * reach `target` happen (a last group may be smaller than G); candidates that had a bye last round
  * are put into groups first, so nobody gets two byes in a row while others can take one.
@@ -41,20 +50,30 @@ export function planRound(
   groupSize: number,
   random: () => number,
   lastByes: ReadonlySet<string> = new Set(),
+  rule: RoundRule = 'v2',
 ): RoundPlan {
   if (groupSize < 2) throw new Error('group size must be at least 2');
-  const excess = population.length - Math.max(target, 1);
+  const keep = Math.max(target, 1);
+  const excess = population.length - keep;
   if (excess <= 0) return { groups: [], byes: [...population] };
-  const full = Math.floor(population.length / groupSize);
-  const perGroup = groupSize - 1;
   let sizes: number[];
-  if (excess >= full * perGroup) {
-    sizes = Array(full).fill(groupSize);
-    // Too few for one full group (e.g. 3 candidates, G = 4): one group that removes just the excess.
-    if (full === 0) sizes = [excess + 1];
+  if (rule === 'v2' && population.length <= keep * groupSize) {
+    // The round that reaches the target: `keep` groups share the population, sizes within one of
+    // each other (larger first); a "group" of one is a bye.
+    const base = Math.floor(population.length / keep);
+    const larger = population.length % keep;
+    sizes = Array.from({ length: keep }, (_, i) => base + (i < larger ? 1 : 0)).filter((n) => n >= 2);
   } else {
-    sizes = Array(Math.floor(excess / perGroup)).fill(groupSize);
-    if (excess % perGroup) sizes.push((excess % perGroup) + 1);
+    const full = Math.floor(population.length / groupSize);
+    const perGroup = groupSize - 1;
+    if (excess >= full * perGroup) {
+      sizes = Array(full).fill(groupSize);
+      // Too few for one full group (e.g. 3 candidates, G = 4): one group that removes just the excess.
+      if (full === 0) sizes = [excess + 1];
+    } else {
+      sizes = Array(Math.floor(excess / perGroup)).fill(groupSize);
+      if (excess % perGroup) sizes.push((excess % perGroup) + 1);
+    }
   }
   const shuffled = shuffle(population, random);
   // Those who just had a bye go first, so they are grouped; the rest keep their shuffled order.
@@ -109,7 +128,8 @@ export interface BracketGroup {
   votes: { order: string[]; choice: Vote }[];
   counts: Record<string, number>;
   winner: string;
-  tie?: { tied: string[]; extraVote: Vote; how: 'extra-vote' | 'random' };
+  /** A tie: the extra vote (shown in `order`, a seeded shuffle of the tied), then a seeded pick if needed. */
+  tie?: { tied: string[]; order?: string[]; extraVote: Vote; how: 'extra-vote' | 'random' };
 }
 
 /** A played tournament: who met whom, every vote, ties and byes (bracket.json). */
@@ -123,4 +143,56 @@ export interface Bracket {
   candidates: string[];
   rounds: { groups: BracketGroup[]; byes: string[] }[];
   winners: string[];
+}
+
+/** How a tournament's decisions were made: what a reader needs to trust (or distrust) its pick. */
+export interface BracketStats {
+  groups: number;
+  /** Judge calls, the extra tie votes included. */
+  votes: number;
+  /** Votes that named no candidate (unparseable twice, or the call kept failing). */
+  abstentions: number;
+  ties: number;
+  /** Ties that the extra vote settled, and those left to the seeded random pick. */
+  tiesByExtraVote: number;
+  tiesByRandom: number;
+  /** Groups in which not a single vote was valid: their winner is a random pick. */
+  groupsWithoutValidVote: number;
+  /** Winners that reached the end on a bye in the last round, not by winning a group there. */
+  winnersByBye: number;
+}
+
+export function bracketStats(b: Pick<Bracket, 'rounds' | 'winners'>): BracketStats {
+  const groups = b.rounds.flatMap((r) => r.groups);
+  const choices = groups.flatMap((g) => [...g.votes.map((v) => v.choice), ...(g.tie ? [g.tie.extraVote] : [])]);
+  const lastByes = new Set(b.rounds.at(-1)?.byes ?? []);
+  return {
+    groups: groups.length,
+    votes: choices.length,
+    abstentions: choices.filter((c) => c === null).length,
+    ties: groups.filter((g) => g.tie).length,
+    tiesByExtraVote: groups.filter((g) => g.tie?.how === 'extra-vote').length,
+    tiesByRandom: groups.filter((g) => g.tie?.how === 'random').length,
+    groupsWithoutValidVote: groups.filter(
+      (g) => g.votes.every((v) => v.choice === null) && (g.tie?.extraVote ?? null) === null,
+    ).length,
+    winnersByBye: b.winners.filter((w) => lastByes.has(w)).length,
+  };
+}
+
+export const emptyBracketStats = (): BracketStats => ({
+  groups: 0,
+  votes: 0,
+  abstentions: 0,
+  ties: 0,
+  tiesByExtraVote: 0,
+  tiesByRandom: 0,
+  groupsWithoutValidVote: 0,
+  winnersByBye: 0,
+});
+
+export function addBracketStats(a: BracketStats, b: BracketStats): BracketStats {
+  const out = { ...a };
+  for (const k of Object.keys(out) as (keyof BracketStats)[]) out[k] += b[k];
+  return out;
 }

@@ -9,6 +9,7 @@
 //                                   evaluation/...      the hidden tests' logs
 //   tasks/<task>/tournaments/<id>/bracket.json  votes/<key>.json
 //   selections/<select-id>/results.json  results.md  tasks/<task>.json
+//                          tasks/<task>/tournaments/<id>/bracket.json  votes/<key>.json
 import path from 'node:path';
 import type { Config } from '../core/config';
 import { slug } from '../core/task';
@@ -81,5 +82,23 @@ export function selectionFolder(runDir: string, selectId: string) {
     results: path.join(dir, 'results.json'),
     table: path.join(dir, 'results.md'),
     task: (taskId: string) => path.join(dir, 'tasks', `${taskDirName(taskId)}.json`),
+    tournament: (taskId: string, id: string) =>
+      tournamentAt(path.join(dir, 'tasks', taskDirName(taskId), 'tournaments', id)),
   };
 }
+
+function tournamentAt(dir: string) {
+  const votes = path.join(dir, 'votes');
+  return {
+    dir,
+    bracket: path.join(dir, 'bracket.json'),
+    votes,
+    vote: (key: string) => path.join(votes, `${key}.json`),
+  };
+}
+
+/** A tournament's folder: a selection's under the selection, the run's own under its task. */
+export const tournamentFolder = (runDir: string, where: { taskId: string; tournament: string; selectId?: string }) =>
+  where.selectId
+    ? selectionFolder(runDir, where.selectId).tournament(where.taskId, where.tournament)
+    : taskFolder(runDir, where.taskId).tournament(where.tournament);

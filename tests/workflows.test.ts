@@ -50,6 +50,7 @@ function mocks(opts: {
   passed?: (rolloutId: string) => boolean;
   finished?: RolloutResult[];
   execFails?: (rolloutId: string, step: number, container: string) => Error | undefined;
+  evalFails?: (rolloutId: string) => boolean;
 }) {
   const calls: { name: string; input: Record<string, unknown> }[] = [];
   const log = (name: string, input: unknown) => void calls.push({ name, input: input as Record<string, unknown> });
@@ -92,8 +93,13 @@ function mocks(opts: {
       log('replaySteps', input);
       return { replayed: input.upTo - 1 };
     },
+    async collectPatch(input) {
+      log('collectPatch', input);
+      return { patchBytes: 10 };
+    },
     async evaluateRollout(input) {
       log('evaluateRollout', input);
+      if (opts.evalFails?.(input.rolloutId)) throw new Error('the hidden tests could not run');
       const passed = input.submitted && (opts.passed?.(input.rolloutId) ?? true);
       return {
         passed,
@@ -110,7 +116,7 @@ function mocks(opts: {
     },
     async summarize(input) {
       log('summarize', input);
-      return { fallback: false, costUsd: 0.001 };
+      return { fallback: false, costUsd: 0.001, made: true };
     },
     async judgeVote(input) {
       log('judgeVote', input);
@@ -302,6 +308,20 @@ describe('taskScaling workflow', () => {
     expect(['it0-r2', 'it0-r3']).toContain(r.final);
     const judged = new Set(m.of('judgeVote').flatMap((i) => i.order as string[]));
     expect(judged).toEqual(new Set(['it0-r2', 'it0-r3']));
+  });
+
+  it('selection is blind: a rollout whose hidden-test evaluation failed is judged like any other', async () => {
+    const m = mocks({
+      script: () => [{ kind: 'action', submit: true }],
+      favourite: (order) => (order.includes('it0-r1') ? 'it0-r1' : order[0]!),
+      evalFails: (id) => id === 'it0-r1',
+    });
+    const r = await runScaling(m.acts, scaling({ iterations: 1, strategy: 'rtv' }));
+    const broken = r.iterations[0]!.rollouts.find((x) => x.rolloutId === 'it0-r1')!;
+    expect(broken.evalError).toMatch(/could not run/);
+    expect(broken.patchBytes).toBe(10); // from the rollout's own diff, not from the evaluation
+    expect(r.iterations[0]!.dropped).toEqual([]);
+    expect(r.final).toBe('it0-r1');
   });
 
   it('sample: N rollouts, no summaries, no judge, no pick', async () => {

@@ -2,7 +2,7 @@
 // model activity and an exec activity, idempotent by (rollout, step) through the run folder, so a
 // crash costs at most the step in flight. History carries small summaries only; the conversation
 // stays in the rollout store.
-import { CancellationScope, executeChild, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, executeChild, patched, proxyActivities } from '@temporalio/workflow';
 import type { ExecActivities, ModelActivities, RecordActivities, SandboxActivities } from '../activities';
 import { limitReached, stepSummary, type AgentLimits, type ExitStatus } from '../core/agent';
 import { FAILURE } from '../core/failures';
@@ -28,6 +28,9 @@ export interface RolloutInput {
   /** PDR: rollouts of an earlier iteration whose summaries go into the first prompt. */
   contextFrom?: string[];
 }
+
+/** Rollouts started before the patch was collected apart from (and before) the evaluation. */
+export const PATCH_BEFORE_EVALUATION = 'patch-before-evaluation';
 
 /** Fresh containers a rollout may need after losing one before it gives up. */
 const MAX_SANDBOX_TRIES = 3;
@@ -62,6 +65,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   let detail: string | undefined;
   let outcome: Awaited<ReturnType<SandboxActivities['evaluateRollout']>> | undefined;
   let evalError: string | undefined;
+  let patchBytes: number | undefined;
 
   try {
     await record.initRollout.executeWithOptions({ summary: 'write prompts' }, [
@@ -103,6 +107,22 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
       );
     }
 
+    // SWE-bench: the answer is the diff, taken now, so what selection knows of the rollout (did
+    // it produce anything?) never depends on how its evaluation went.
+    if (task.grading === 'patch' && patched(PATCH_BEFORE_EVALUATION)) {
+      if (exitStatus !== 'Submitted' || !containerId) patchBytes = 0;
+      else {
+        try {
+          const collected = await sandbox.collectPatch.executeWithOptions({ summary: 'collect the patch' }, [
+            { ...ref, containerId },
+          ]);
+          patchBytes = collected.patchBytes;
+        } catch (e) {
+          detail ??= `could not collect the patch: ${failureOf(e).message}`;
+        }
+      }
+    }
+
     try {
       outcome = await sandbox.evaluateRollout.executeWithOptions(
         { summary: 'hidden tests', startToCloseTimeout: `${task.verifierTimeoutSec + 300} seconds` },
@@ -141,7 +161,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     reward: outcome?.reward,
     evalReason: outcome?.reason,
     evalError,
-    patchBytes: outcome?.patchBytes,
+    patchBytes: patchBytes ?? outcome?.patchBytes,
     sandboxRestarts: tryNo - 1,
     durationMs: Date.now() - started,
   };

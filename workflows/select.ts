@@ -3,7 +3,7 @@
 // selection (K, or 1 for the last) is re-run over the same candidates, so a researcher can study
 // selection without paying for rollouts again. A `sample` run works too: its N rollouts become one
 // iteration, and summaries are made where missing.
-import { executeChild, proxyActivities } from '@temporalio/workflow';
+import { executeChild, patched, proxyActivities } from '@temporalio/workflow';
 import type { ModelActivities, RecordActivities } from '../activities';
 import { addCost } from '../core/model';
 import { judgedCandidates, type TaskScalingResult } from '../core/pdr';
@@ -30,6 +30,9 @@ export interface SelectRunInput {
   concurrency: number;
   modelRetry: ModelRetry;
 }
+
+/** Selections started before it seeded each tournament by the select id and stored it with the run's. */
+export const SELECT_SEEDED_BY_ROLE = 'select-seeded-by-role';
 
 const record = proxyActivities<RecordActivities>(recordOptions);
 
@@ -60,10 +63,11 @@ export async function selectTask(input: SelectRunInput & { task: TaskRef }): Pro
   const cost: TaskScalingResult['cost'] = { agent: original.cost.agent, summary: 0, judge: 0 };
   const iterations: TaskScalingResult['iterations'] = [];
 
+  const byRole = patched(SELECT_SEEDED_BY_ROLE);
   for (const it of original.iterations) {
     const last = it.iteration === original.iterations.length - 1;
     // The same selection the run made at this point: K to carry forward, or the final one.
-    const target = last ? 1 : it.selected.length;
+    const target = it.tournament?.target ?? (last ? 1 : it.selected.length);
     if (target === 0) {
       iterations.push({ ...it, selected: [], bracket: undefined });
       continue;
@@ -77,14 +81,19 @@ export async function selectTask(input: SelectRunInput & { task: TaskRef }): Pro
           ]),
         ),
       );
-      for (const m of made) cost.summary = addCost(cost.summary, m.costUsd);
+      // Only summaries made now cost this selection anything; the run paid for its own.
+      for (const m of made) if (m.made) cost.summary = addCost(cost.summary, m.costUsd);
     }
     const { candidates, dropped } = judgedCandidates(it.rollouts, task.grading);
+    // The tournament keeps the role (and so the random stream) it had in the run: with the run's
+    // settings, the run's own bracket. Its files go to the selection's folder.
+    const role = it.tournament?.id ?? (last ? `it${it.iteration}-final` : `it${it.iteration}-select-${target}`);
+    const where = byRole
+      ? { runDir: input.runDir, taskId: task.id, id: role, selectId: input.selectId }
+      : { runDir: input.runDir, taskId: task.id, id: `${input.selectId}-it${it.iteration}` };
     const bracket = await runTournament(
       {
-        runDir: input.runDir,
-        taskId: task.id,
-        id: `${input.selectId}-it${it.iteration}`,
+        ...where,
         candidates,
         target,
         groupSize: spec.groupSize,
@@ -94,13 +103,9 @@ export async function selectTask(input: SelectRunInput & { task: TaskRef }): Pro
       },
       input.modelRetry,
     );
-    await record.recordBracket.executeWithOptions({ summary: `bracket ${bracket.id}` }, [
-      { runDir: input.runDir, taskId: task.id, bracket },
-    ]);
-    cost.judge = addCost(
-      cost.judge,
-      await record.bracketCost({ runDir: input.runDir, taskId: task.id, tournament: bracket.id }),
-    );
+    const ref = { runDir: input.runDir, taskId: task.id, selectId: where.selectId };
+    await record.recordBracket.executeWithOptions({ summary: `bracket ${bracket.id}` }, [{ ...ref, bracket }]);
+    cost.judge = addCost(cost.judge, await record.bracketCost({ ...ref, tournament: bracket.id }));
     iterations.push({
       ...it,
       dropped,

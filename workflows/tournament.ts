@@ -2,18 +2,32 @@
 // of a round and every vote of a group judged in parallel (one activity a vote), ties settled by
 // one extra vote and then the seeded random source. The bracket records who met whom, each vote,
 // and why a tie or a bye happened.
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { ModelActivities } from '../activities';
 import type { ModelRetry } from '../core/settings';
 import { shortHash } from '../core/task';
-import { breakTie, planRound, rng, tally, voteOrders, type Bracket, type BracketGroup } from '../core/tournament';
+import {
+  breakTie,
+  planRound,
+  rng,
+  shuffle,
+  tally,
+  voteOrders,
+  type Bracket,
+  type BracketGroup,
+} from '../core/tournament';
 import { modelOptions } from './activityOptions';
 
 export interface TournamentSpec {
   runDir: string;
   taskId: string;
-  /** Names the tournament in the run folder and seeds it apart from the task's others. */
+  /**
+   * The tournament's role in the run (`it0-select-4`, `it1-final`): names its bracket and seeds
+   * its random stream, so `select` with the run's settings plays the run's own bracket again.
+   */
   id: string;
+  /** A selection's tournaments are stored under its folder; the run's own under the task's. */
+  selectId?: string;
   candidates: string[];
   target: number;
   groupSize: number;
@@ -22,26 +36,24 @@ export interface TournamentSpec {
   judgeInput: 'summaries' | 'trajectories';
 }
 
+/** Tournament rules of runs started before v2 (random tie-vote order, no needless byes). */
+export const RTV_V2 = 'rtv-v2';
+
 export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry): Promise<Bracket> {
   const judge = proxyActivities<ModelActivities>(modelOptions(modelRetry));
+  const v2 = patched(RTV_V2);
   // Each tournament draws from its own stream: same seed and id, same bracket.
   const random = rng(spec.seed ^ parseInt(shortHash(`${spec.taskId}\0${spec.id}`), 16));
-  const { runDir: _runDir, taskId: _taskId, ...shape } = spec;
+  const { runDir: _runDir, taskId: _taskId, selectId: _selectId, ...shape } = spec;
   const bracket: Bracket = { ...shape, rounds: [], winners: [] };
+  const where = { runDir: spec.runDir, taskId: spec.taskId, tournament: spec.id, selectId: spec.selectId };
 
   let population = [...spec.candidates];
   let lastByes = new Set<string>();
   const vote = (key: string, order: string[]) =>
     judge.judgeVote
       .executeWithOptions({ summary: `judge ${key}: ${order.join(' vs ')}` }, [
-        {
-          runDir: spec.runDir,
-          taskId: spec.taskId,
-          tournament: spec.id,
-          key,
-          order,
-          judgeInput: spec.judgeInput,
-        },
+        { ...where, key, order, judgeInput: spec.judgeInput },
       ])
       .then(
         (v) => v.choice,
@@ -49,7 +61,7 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
       ); // a vote whose call keeps failing is an abstention
 
   for (let round = 0; population.length > spec.target; round++) {
-    const plan = planRound(population, spec.target, spec.groupSize, random, lastByes);
+    const plan = planRound(population, spec.target, spec.groupSize, random, lastByes, v2 ? 'v2' : 'v1');
     const ballots = await Promise.all(
       plan.groups.map((members, g) =>
         Promise.all(
@@ -66,21 +78,20 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
         ballots[g]!.map((b) => b.choice),
       ),
     );
+    // The extra vote shows the tied in a seeded random order (v1: group order, so a judge that
+    // prefers the first position settled every tie for whoever the shuffle put first). Drawn in
+    // group order before any vote is cast: the draw sequence never depends on timing.
+    const tieOrders = tallies.map((t) => (t.kind === 'tie' ? (v2 ? shuffle(t.tied, random) : t.tied) : undefined));
     const extra = await Promise.all(
-      tallies.map((t, g) => (t.kind === 'tie' ? vote(`r${round}-g${g}-tie`, t.tied) : Promise.resolve(null))),
+      tieOrders.map((order, g) => (order ? vote(`r${round}-g${g}-tie`, order) : Promise.resolve(null))),
     );
-    // Random tie breaks in group order, after all votes: the draw sequence never depends on timing.
+    // Random tie breaks in group order, after all votes, for the same reason.
     const groups = plan.groups.map((members, g): BracketGroup => {
       const t = tallies[g]!;
       if (t.kind === 'winner') return { members, votes: ballots[g]!, counts: t.counts, winner: t.winner };
       const broken = breakTie(t.tied, extra[g]!, random);
-      return {
-        members,
-        votes: ballots[g]!,
-        counts: t.counts,
-        winner: broken.winner,
-        tie: { tied: t.tied, extraVote: extra[g]!, how: broken.how },
-      };
+      const tie = { tied: t.tied, ...(v2 ? { order: tieOrders[g] } : {}), extraVote: extra[g]!, how: broken.how };
+      return { members, votes: ballots[g]!, counts: t.counts, winner: broken.winner, tie };
     });
     bracket.rounds.push({ groups, byes: plan.byes });
     population = [...groups.map((g) => g.winner), ...plan.byes];
