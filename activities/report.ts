@@ -1,9 +1,10 @@
 // A run's report, written when its last task ends: results.json and results.md from the rollouts'
 // result files (and, for rtv / pdr, each task's scaling outcome), and preds.json in SWE-bench's
 // shape with each SWE-bench task's answer.
-import { renderRunReport, runReport, scalingReport, type RunReport } from '../core/report';
+import { renderRunReport, runReport, type RunReport } from '../core/report';
+import { scalingReport } from '../core/scalingReport';
 import { byRolloutId } from '../core/rollout';
-import type { TaskScalingResult } from '../core/pdr';
+import { emptyCost, type TaskScalingResult } from '../core/pdr';
 import {
   loadRunTask,
   readIfExists,
@@ -14,6 +15,7 @@ import {
 } from '../runtime/artifacts';
 import { finishedRollouts } from '../runtime/rollouts';
 import { rolloutFolder, runFolder, taskFolder } from '../runtime/runFolder';
+import { stageTokens } from './scaling';
 
 export function createReportActivities() {
   return {
@@ -26,24 +28,29 @@ export function createReportActivities() {
       const folder = runFolder(input.runDir);
       const meta = readJson<{ strategy: string; model: string; note?: string }>(folder.run);
       const byTask = new Map(input.taskIds.map((id) => [id, finishedRollouts(input.runDir, id).sort(byRolloutId)]));
+      const errors = new Map(input.errors.map((e) => [e.taskId, e.error]));
       const report = runReport(
         { runId: input.runId, strategy: meta.strategy, model: meta.model, note: meta.note },
         byTask,
+        errors,
       );
-      // rtv / pdr: the paper's table, from each task's scaling outcome.
+      // rtv / pdr: the paper's analysis, over every task (a failed one with no iterations).
       const outcomes = new Map(
-        input.taskIds.flatMap((id) => {
-          const o = readIfExists<TaskScalingResult>(taskFolder(input.runDir, id).scaling);
-          return o ? [[id, o] as const] : [];
-        }),
+        input.taskIds.map((id): [string, TaskScalingResult] => [
+          id,
+          readIfExists<TaskScalingResult>(taskFolder(input.runDir, id).scaling) ?? {
+            taskId: id,
+            error: errors.get(id) ?? 'no outcome was recorded',
+            iterations: [],
+            cost: emptyCost(),
+          },
+        ]),
       );
-      if (meta.strategy !== 'sample') report.scaling = scalingReport([...outcomes.values()]);
+      if (meta.strategy !== 'sample') {
+        report.scaling = scalingReport([...outcomes.values()], stageTokens(input.runDir, [...outcomes.values()]));
+      }
       writeJson(folder.results, { ...report, taskErrors: input.errors });
-      const errors = input.errors.map((e) => `- ${e.taskId}: ${e.error.split('\n')[0]}`).join('\n');
-      writeFileAtomic(
-        folder.table,
-        `${renderRunReport(report)}\n${errors ? `\nTasks that could not run:\n${errors}\n` : ''}`,
-      );
+      writeFileAtomic(folder.table, `${renderRunReport(report)}\n`);
       const preds: Record<string, { instance_id: string; model_name_or_path: string; model_patch: string }> = {};
       for (const id of input.taskIds) {
         const task = loadRunTask(input.runDir, id);

@@ -11,7 +11,7 @@ import {
   type AgentConfig,
 } from '../core/agent';
 import type { Config } from '../core/config';
-import type { ModelClient } from '../core/model';
+import type { ModelClient, Usage } from '../core/model';
 import type { RolloutResult } from '../core/rollout';
 import { contextText } from '../core/summary';
 import type { Task } from '../core/task';
@@ -44,6 +44,7 @@ export interface TurnSummary {
   /** The command's first line, for the exec step's summary in the UI. */
   preview?: string;
   costUsd: number | null;
+  usage?: Usage;
   stopReason: string;
   /** False when the reply came from the store (the call was made by an earlier attempt). */
   called: boolean;
@@ -104,6 +105,7 @@ export function createRolloutActivities(
         kind: s.parsed.kind,
         preview: s.parsed.kind === 'action' ? s.parsed.command.split('\n')[0]!.slice(0, 120) : undefined,
         costUsd: s.reply.costUsd,
+        usage: s.reply.usage,
         stopReason: s.reply.stopReason,
         called,
       });

@@ -16,7 +16,10 @@ import {
 } from '../core/summary';
 import type { Config } from '../core/config';
 import type { ModelClient } from '../core/model';
+import type { TaskScalingResult } from '../core/pdr';
 import type { RolloutResult } from '../core/rollout';
+import { sumTokens, type StageTokens } from '../core/scalingReport';
+import { bracketStats, type Bracket } from '../core/tournament';
 import { loadRunTask, readIfExists, writeJson } from '../runtime/artifacts';
 import { storedSteps } from '../runtime/rollouts';
 import { rolloutFolder, taskFolder, tournamentFolder } from '../runtime/runFolder';
@@ -58,6 +61,26 @@ function trajectorySteps(runDir: string, taskId: string, rolloutId: string) {
     reply: model.reply.text,
     observation: observation?.message,
   }));
+}
+
+/**
+ * Tokens by stage, from the run folder: the agent's from each rollout's result, the summaries'
+ * and the judge's from their stored calls (a selection's from its own tournaments).
+ */
+export function stageTokens(runDir: string, outcomes: TaskScalingResult[], selectId?: string): StageTokens {
+  const rollouts = outcomes.flatMap((t) => t.iterations.flatMap((it) => it.rollouts));
+  const summaries = rollouts.map(
+    (r) => readIfExists<StoredSummary>(rolloutFolder(runDir, r.taskId, r.rolloutId).summary)?.usage,
+  );
+  const votes = outcomes.flatMap((t) =>
+    t.iterations.flatMap((it) => {
+      if (!it.bracket) return [];
+      const dir = tournamentFolder(runDir, { taskId: t.taskId, tournament: it.bracket.id, selectId }).votes;
+      if (!existsSync(dir)) return [];
+      return readdirSync(dir).map((f) => readIfExists<StoredVote>(path.join(dir, f))?.usage);
+    }),
+  );
+  return { agent: sumTokens(rollouts.map((r) => r.usage)), summary: sumTokens(summaries), judge: sumTokens(votes) };
 }
 
 export function createScalingActivities(config: Config, model: () => ModelClient) {
@@ -131,13 +154,9 @@ export function createScalingActivities(config: Config, model: () => ModelClient
     },
 
     /** The tournament's bracket: who met whom, every vote, ties and byes. */
-    async recordBracket(input: {
-      runDir: string;
-      taskId: string;
-      selectId?: string;
-      bracket: { id: string };
-    }): Promise<void> {
-      writeJson(tournamentFolder(input.runDir, { ...input, tournament: input.bracket.id }).bracket, input.bracket);
+    async recordBracket(input: { runDir: string; taskId: string; selectId?: string; bracket: Bracket }): Promise<void> {
+      const file = tournamentFolder(input.runDir, { ...input, tournament: input.bracket.id }).bracket;
+      writeJson(file, { ...input.bracket, stats: bracketStats(input.bracket) });
     },
 
     /** What a tournament's votes cost (null when the model has no price). */

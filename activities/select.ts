@@ -1,11 +1,12 @@
 // `select`'s reads and writes: a finished run's task outcome to play again, and the new
 // selection's outcome and report beside the run's own (selections/<id>/).
-import { agentCost, type TaskScalingResult } from '../core/pdr';
-import { renderScalingReport, scalingReport, type ScalingReport } from '../core/report';
+import { agentCost, emptyCost, type TaskScalingResult } from '../core/pdr';
+import { renderScalingReport, scalingReport, type ScalingReport } from '../core/scalingReport';
 import { byRolloutId } from '../core/rollout';
 import { readIfExists, writeFileAtomic, writeJson } from '../runtime/artifacts';
 import { finishedRollouts } from '../runtime/rollouts';
 import { selectionFolder, taskFolder } from '../runtime/runFolder';
+import { stageTokens } from './scaling';
 
 export function createSelectActivities() {
   return {
@@ -41,10 +42,21 @@ export function createSelectActivities() {
       selectId: string;
       taskIds: string[];
       spec: object;
+      errors?: { taskId: string; error: string }[];
     }): Promise<ScalingReport> {
       const folder = selectionFolder(input.runDir, input.selectId);
-      const outcomes = input.taskIds.flatMap((id) => readIfExists<TaskScalingResult>(folder.task(id)) ?? []);
-      const report = scalingReport(outcomes);
+      // Every task counts: one whose selection failed is unsolved, and listed as failed.
+      const errors = new Map((input.errors ?? []).map((e) => [e.taskId, e.error]));
+      const outcomes = input.taskIds.map(
+        (id): TaskScalingResult =>
+          readIfExists<TaskScalingResult>(folder.task(id)) ?? {
+            taskId: id,
+            error: errors.get(id) ?? 'the selection recorded no outcome',
+            iterations: [],
+            cost: emptyCost(),
+          },
+      );
+      const report = scalingReport(outcomes, stageTokens(input.runDir, outcomes, input.selectId));
       writeJson(folder.results, { selectId: input.selectId, spec: input.spec, tasks: outcomes.length, report });
       const spec = Object.entries(input.spec as Record<string, unknown>)
         .map(([k, v]) => `${k}=${String(v)}`)

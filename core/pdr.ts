@@ -17,6 +17,8 @@ export interface IterationOutcome {
   /** select-K: the K carried forward (their summaries); the last iteration: the final pick. */
   selected: string[];
   bracket?: Bracket;
+  /** PDR: the earlier rollouts whose summaries each rollout of this iteration was given. */
+  contexts?: Record<string, string[]>;
   /** The iteration's tournament (its role id and target), when one was played; for `select`. */
   tournament?: { id: string; target: number };
 }

@@ -1,9 +1,8 @@
 // What a run reports: per task and overall, the mean pass@1 over rollouts, pass@N (any rollout
 // passed), cost, steps and exit statuses. Pure, so the report activity, the CLI and tests agree.
 import type { ExitStatus } from './agent';
-import { addCost } from './model';
-import type { StageCost, TaskScalingResult } from './pdr';
 import type { RolloutResult } from './rollout';
+import { renderScalingReport, type ScalingReport } from './scalingReport';
 
 /** What a task's line and the run's headline both report. */
 interface Totals {
@@ -23,6 +22,8 @@ interface Totals {
 export interface TaskReport extends Totals {
   taskId: string;
   passed: number;
+  /** The task could not run (its image did not build, its workflow failed): it counts as unsolved. */
+  error?: string;
 }
 
 export interface RunReport extends Totals {
@@ -64,8 +65,12 @@ export function taskReport(taskId: string, rs: RolloutResult[]): TaskReport {
 export function runReport(
   meta: { runId: string; strategy: string; model: string; note?: string },
   byTask: Map<string, RolloutResult[]>,
+  errors: ReadonlyMap<string, string> = new Map(),
 ): RunReport {
-  const perTask = [...byTask].map(([id, rs]) => taskReport(id, rs)).sort((a, b) => a.taskId.localeCompare(b.taskId));
+  // A task that could not run counts, with its rollouts so far (often none), as unsolved.
+  const perTask = [...byTask]
+    .map(([id, rs]) => ({ ...taskReport(id, rs), ...(errors.has(id) ? { error: errors.get(id) } : {}) }))
+    .sort((a, b) => a.taskId.localeCompare(b.taskId));
   const all = [...byTask.values()].flat();
   return {
     ...meta,
@@ -92,8 +97,9 @@ const statuses = (s: Partial<Record<ExitStatus, number>>) =>
 export function renderRunReport(r: RunReport): string {
   const rows = r.perTask.map(
     (t) =>
-      `| ${t.taskId} | ${t.passed}/${t.rollouts} | ${pct(t.pass1)} | ${t.passN ? 'yes' : 'no'} | ${t.meanSteps.toFixed(1)} | ${usd(t.costUsd, t.costUnknown)} | ${statuses(t.exitStatuses)} |`,
+      `| ${t.taskId} | ${t.passed}/${t.rollouts} | ${pct(t.pass1)} | ${t.passN ? 'yes' : 'no'} | ${t.meanSteps.toFixed(1)} | ${usd(t.costUsd, t.costUnknown)} | ${t.error ? `**task failed**: ${t.error.split('\n')[0]}` : statuses(t.exitStatuses)} |`,
   );
+  const failed = r.perTask.filter((t) => t.error);
   return [
     `# Run ${r.runId}`,
     '',
@@ -102,6 +108,7 @@ export function renderRunReport(r: RunReport): string {
     '',
     `**pass@1 ${pct(r.pass1)}**, pass@N ${pct(r.passN)}, mean steps ${r.meanSteps.toFixed(1)}, cost ${usd(r.costUsd, r.costUnknown)}`,
     `exit statuses: ${statuses(r.exitStatuses)}${r.evalErrors ? `; evaluation errors: ${r.evalErrors}` : ''}`,
+    ...(failed.length ? [`**${failed.length} of ${r.tasks} tasks could not run**; they count as unsolved.`] : []),
     '',
     '| task | passed | pass@1 | pass@N | mean steps | cost | exit statuses |',
     '|---|---|---|---|---|---|---|',
@@ -116,108 +123,5 @@ export function renderRunReport(r: RunReport): string {
           'The table above counts every rollout of every iteration; Final is the one answer per task.',
         ]
       : []),
-  ].join('\n');
-}
-
-// ---- test-time scaling (rtv, pdr): the paper's table ----------------------------------------
-
-export interface ScalingReport {
-  tasks: number;
-  /** Per iteration: mean pass@1 (mean over rollouts, then tasks), pass@N (oracle), mean steps. */
-  iterations: { iteration: number; pass1: number; passN: number; meanSteps: number }[];
-  /** Mean pass rate of the K selected to carry forward, per iteration that selected. */
-  selK: { iteration: number; mean: number }[];
-  /** The single RTV-selected rollout passed, averaged over tasks. */
-  final: number;
-  /** In groups holding both a passing and a failing rollout: how often the winner passed. */
-  judgeAccuracy: { correct: number; groups: number; rate: number | null };
-  /** Tasks by how many of their last iteration's rollouts passed. */
-  solveCounts: Record<number, number>;
-  cost: StageCost;
-}
-
-const sumNullable = (xs: (number | null)[]) => xs.reduce<number | null>(addCost, 0);
-
-export function scalingReport(tasks: TaskScalingResult[]): ScalingReport {
-  const depth = Math.max(0, ...tasks.map((t) => t.iterations.length));
-  const iterations = Array.from({ length: depth }, (_, i) => {
-    const its = tasks.map((t) => t.iterations[i]).filter((x): x is TaskScalingResult['iterations'][number] => !!x);
-    return {
-      iteration: i,
-      pass1: mean(its.map((it) => mean(it.rollouts.map((r) => (r.passed ? 1 : 0))))),
-      passN: mean(its.map((it) => (it.rollouts.some((r) => r.passed) ? 1 : 0))),
-      meanSteps: mean(its.flatMap((it) => it.rollouts.map((r) => r.steps))),
-    };
-  });
-  // Sel-K: every iteration but the last selects K to carry forward (the last selects the final one).
-  const selK = Array.from({ length: depth }, (_, i) => ({
-    iteration: i,
-    its: tasks
-      .map((t) => (i < t.iterations.length - 1 ? t.iterations[i] : undefined))
-      .filter((it) => it && it.selected.length > 0),
-  }))
-    .filter(({ its }) => its.length > 0)
-    .map(({ iteration, its }) => ({
-      iteration,
-      mean: mean(
-        its.map((it) => mean(it!.selected.map((id) => (it!.rollouts.find((r) => r.rolloutId === id)?.passed ? 1 : 0)))),
-      ),
-    }));
-  let correct = 0;
-  let groups = 0;
-  for (const t of tasks) {
-    for (const it of t.iterations) {
-      const passed = new Map(it.rollouts.map((r) => [r.rolloutId, !!r.passed]));
-      for (const round of it.bracket?.rounds ?? []) {
-        for (const g of round.groups) {
-          const verdicts = g.members.map((m) => passed.get(m));
-          if (!verdicts.includes(true) || !verdicts.includes(false)) continue;
-          groups++;
-          if (passed.get(g.winner)) correct++;
-        }
-      }
-    }
-  }
-  const solveCounts: Record<number, number> = {};
-  for (const t of tasks) {
-    const n = t.iterations.at(-1)?.rollouts.filter((r) => r.passed).length ?? 0;
-    solveCounts[n] = (solveCounts[n] ?? 0) + 1;
-  }
-  return {
-    tasks: tasks.length,
-    iterations,
-    selK,
-    final: mean(
-      tasks.map((t) => (t.final && t.iterations.at(-1)?.rollouts.find((r) => r.rolloutId === t.final)?.passed ? 1 : 0)),
-    ),
-    judgeAccuracy: { correct, groups, rate: groups ? correct / groups : null },
-    solveCounts,
-    cost: {
-      agent: sumNullable(tasks.map((t) => t.cost.agent)),
-      summary: sumNullable(tasks.map((t) => t.cost.summary)),
-      judge: sumNullable(tasks.map((t) => t.cost.judge)),
-    },
-  };
-}
-
-export function renderScalingReport(r: ScalingReport): string {
-  const money = (x: number | null) => (x === null ? 'unknown' : `$${x.toFixed(4)}`);
-  const head = ['| iteration | pass@1 | pass@N (oracle) | Sel-K | mean steps |', '|---|---|---|---|---|'];
-  const rows = r.iterations.map((it) => {
-    const sel = r.selK.find((s) => s.iteration === it.iteration);
-    return `| ${it.iteration} | ${pct(it.pass1)} | ${pct(it.passN)} | ${sel ? pct(sel.mean) : '-'} | ${it.meanSteps.toFixed(1)} |`;
-  });
-  const acc = r.judgeAccuracy;
-  return [
-    `**Final ${pct(r.final)}** (the single selected rollout, ${r.tasks} tasks)`,
-    '',
-    ...head,
-    ...rows,
-    '',
-    `judge accuracy in mixed groups: ${acc.rate === null ? 'no mixed groups' : `${pct(acc.rate)} (${acc.correct}/${acc.groups})`}`,
-    `tasks by rollouts solved in the last iteration: ${Object.entries(r.solveCounts)
-      .map(([k, v]) => `${k} solved: ${v}`)
-      .join(', ')}`,
-    `cost by stage: agent ${money(r.cost.agent)}, summaries ${money(r.cost.summary)}, judge ${money(r.cost.judge)}`,
   ].join('\n');
 }

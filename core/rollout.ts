@@ -1,5 +1,6 @@
 // What one rollout leaves behind, as the workflows, the reports and `select` read it.
 import type { ExitStatus } from './agent';
+import type { Usage } from './model';
 
 export interface RolloutResult {
   taskId: string;
@@ -10,6 +11,8 @@ export interface RolloutResult {
   steps: number;
   apiCalls: number;
   costUsd: number | null;
+  /** The agent's tokens over all its model calls (absent in runs made before it was recorded). */
+  usage?: Usage;
   /** Hidden-test verdict; undefined when evaluation itself failed (see evalError). */
   passed?: boolean;
   reward?: number;

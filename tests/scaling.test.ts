@@ -2,11 +2,12 @@
 // (agent, summariser and judge) played by the Messages-API test double: a scripted agent whose
 // rollouts solve or give up, and a judge whose preferences are known (it favours summaries that
 // report the solving plan).
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JUDGE_SYSTEM } from '../core/judge';
-import type { ScalingReport } from '../core/report';
+import type { ScalingReport } from '../core/scalingReport';
 import { SUMMARY_SYSTEM } from '../core/summary';
 import type { Task } from '../core/task';
 import { loadDatasets } from '../datasets';
@@ -20,9 +21,14 @@ import type { TaskScalingResult } from '../core/pdr';
 import { startSelection } from '../client/select';
 import type { SelectSpec } from '../workflows/select';
 import { createWorker, runWorker } from '../worker';
-import { startMessagesApiDouble, type MessagesApiDouble } from '../scripted-model/messagesApi';
+import {
+  startMessagesApiDouble,
+  type DoubleRequest,
+  type DoubleResponse,
+  type MessagesApiDouble,
+} from '../scripted-model/messagesApi';
 import { scriptedAgent, type Behaviour } from '../scripted-model/scriptedAgent';
-import { EXAMPLES } from './helpers';
+import { EXAMPLES, FIXTURES } from './helpers';
 import { closeTestClient, doubleConfig, startRun, testClient, testServer } from './runHarness';
 
 let double: MessagesApiDouble;
@@ -210,11 +216,91 @@ describe('select', () => {
     const b = await select('sel-b', { groupSize: 4, votes: 1, seed: 7, judgeInput: 'summaries' });
     expect(agentCalls()).toBe(before); // no new rollouts, only summaries and votes
     for (const r of [a, b]) expect(r).toMatchObject({ tasks: 1, final: 1, judgeAccuracy: { rate: 1 } });
-    const bracket = (id: string) => readJson<Bracket>(taskFolder(runDir, harbor!.id).tournament(`${id}-it0`).bracket);
+    const bracket = (id: string) =>
+      readJson<Bracket>(selectionFolder(runDir, id).tournament(harbor!.id, 'it0-final').bracket);
     expect(bracket('sel-a').rounds.map((r) => r.groups.length)).toEqual([2, 1]);
     expect(bracket('sel-b').rounds.map((r) => r.groups.length)).toEqual([1]);
     expect(readFileSync(selectionFolder(runDir, 'sel-b').table, 'utf8')).toMatch(
       /groupSize=4, votes=1, seed=7[\s\S]*Final 100\.0%/,
     );
+  });
+});
+
+/** A copy of a fixture task whose image cannot be built: its task workflow fails. */
+function unbuildableTask(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'agentscale-unbuildable-'));
+  const task = path.join(dir, 'cannot-build');
+  cpSync(path.join(FIXTURES, 'harbor', 'broken-oracle'), task, { recursive: true });
+  writeFileSync(path.join(task, 'environment', 'Dockerfile'), 'FROM agentscale/base:bookworm\nRUN exit 3\n');
+  return task;
+}
+
+describe('selection under judges that fail, tie and prefer a position', () => {
+  it('counts every task, shows ties, abstentions and random picks, and select replays the bracket byte for byte', async () => {
+    const [harbor] = tasks;
+    const [broken] = await loadDatasets([unbuildableTask()]);
+    const runTasks = [harbor!, broken!];
+    const agent = scriptedAgent(runTasks, oneInFour(runTasks)).reply;
+    // Always answers "A": with V = 2 and rotated orders every group ties 1-1, and the extra vote
+    // goes to whoever is shown first.
+    const positional = (req: DoubleRequest): DoubleResponse | Promise<DoubleResponse> =>
+      req.system === JUDGE_SYSTEM ? { text: 'The first one. <answer>A</answer>' } : agent(req);
+    const { config } = doubleConfig(double, 'hostile-judge');
+    double.setReply(positional);
+    const settings = runSettings(config, { strategy: 'rtv', n: 4, groupSize: 2, votes: 2, seed: 5 });
+    const { runDir, runId, report } = await startRun(config, runTasks, settings);
+
+    // Every table counts both tasks; the one that could not be built is unsolved and named.
+    const s = report.scaling!;
+    expect(s.tasks).toBe(2);
+    expect(s.failedTasks.map((f) => f.taskId)).toEqual(['cannot-build']);
+    expect(s.iterations[0]!.pass1).toBeCloseTo(0.25 / 2);
+    expect(s.iterations[0]!.solveCounts).toEqual({ 0: 1, 1: 1 });
+    expect(report.perTask.find((t) => t.taskId === 'cannot-build')!.error).toBeTruthy();
+    expect(report.pass1).toBeCloseTo(0.25 / 2);
+    // Every group tied; each tie went to an extra vote shown in a seeded order, and is counted.
+    const bracket = readFileSync(taskFolder(runDir, harbor!.id).tournament('it0-final').bracket, 'utf8');
+    const groups = (JSON.parse(bracket) as Bracket).rounds.flatMap((r) => r.groups);
+    expect(groups).toHaveLength(3);
+    for (const g of groups) {
+      expect(g.tie).toMatchObject({ how: 'extra-vote' });
+      expect([...g.tie!.order!].sort()).toEqual([...g.tie!.tied].sort());
+      expect(g.winner).toBe(g.tie!.order![0]);
+    }
+    expect(s.selection).toMatchObject({ groups: 3, ties: 3, tiesByExtraVote: 3, abstentions: 0 });
+    expect(s.finalIsSelection).toBe(true);
+    const md = readFileSync(runFolder(runDir).table, 'utf8');
+    expect(md).toMatch(/1 of 2 tasks failed/);
+    expect(md).toMatch(/3 ties \(3 settled by the extra vote/);
+
+    // select with the run's own settings plays the same bracket, byte for byte.
+    const client = await testClient(config);
+    const spec: SelectSpec = { groupSize: 2, votes: 2, seed: 5, judgeInput: 'summaries' };
+    const again = await startSelection(config, testServer(config), client, {
+      runId,
+      runDir,
+      selectId: 'same',
+      spec,
+    });
+    const selected = (await runWorker(await createWorker(config, testServer(config)), again.result())) as ScalingReport;
+    expect(readFileSync(selectionFolder(runDir, 'same').tournament(harbor!.id, 'it0-final').bracket, 'utf8')).toBe(
+      bracket,
+    );
+    expect(selected.tasks).toBe(2);
+    expect(selected.cost.summary).toBe(0); // the run's summaries, not paid for again
+
+    // A judge that never answers: every vote an abstention, every group a random pick, said loudly.
+    double.setReply((req) => (req.system === JUDGE_SYSTEM ? { text: 'I cannot decide.' } : agent(req)));
+    const mute = await startSelection(config, testServer(config), client, {
+      runId,
+      runDir,
+      selectId: 'mute',
+      spec,
+    });
+    const muted = (await runWorker(await createWorker(config, testServer(config)), mute.result())) as ScalingReport;
+    expect(muted.selection).toMatchObject({ groups: 3, groupsWithoutValidVote: 3, tiesByRandom: 3 });
+    expect(muted.selection.abstentions).toBe(muted.selection.votes);
+    expect(muted.finalIsSelection).toBe(false);
+    expect(readFileSync(selectionFolder(runDir, 'mute').table, 'utf8')).toMatch(/No selection: the judge never gave/);
   });
 });

@@ -59,14 +59,46 @@ describe('tournament', () => {
     );
   });
 
-  it('with G = 2 a round halves the population and the total is n - target comparisons', () => {
+  it('with G = 2 a round halves the population (rounded up) until the target stops it; n - target comparisons', () => {
     fc.assert(
       fc.property(fc.integer({ min: 2, max: 128 }), fc.integer({ min: 1, max: 8 }), fc.integer(), (n, target, seed) => {
         const { rounds } = play(n, target, 2, seed);
         expect(rounds.reduce((a, r) => a + r.groups.length, 0)).toBe(Math.max(0, n - target));
-        for (const r of rounds)
-          expect(r.groups.length).toBeLessThanOrEqual(Math.floor((r.groups.length * 2 + r.byes.length) / 2));
+        let pop = n;
+        for (const r of rounds) {
+          expect(roundSurvivors(r)).toBe(Math.max(target, Math.ceil(pop / 2)));
+          pop = roundSurvivors(r);
+        }
       }),
+    );
+  });
+
+  it('the round that reaches the target makes every survivor a group winner, unless fewer than 2 per survivor are left', () => {
+    fc.assert(
+      fc.property(sizes, ({ n, g, target, seed }) => {
+        const { rounds } = play(n, target, g, seed);
+        const last = rounds.at(-1);
+        if (!last) return;
+        const before = last.groups.flat().length + last.byes.length;
+        expect(last.byes.length).toBe(Math.max(0, 2 * target - before));
+      }),
+    );
+  });
+
+  it('v2 plans exactly what v1 planned for G = 2 (runs in flight replay either)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.integer(),
+        fc.array(fc.integer({ min: 0, max: 63 })),
+        (n, target, seed, byes) => {
+          const population = Array.from({ length: n }, (_, i) => `c${i}`);
+          const lastByes = new Set(byes.map((b) => `c${b}`));
+          const plan = (rule: 'v1' | 'v2') => planRound(population, target, 2, rng(seed), lastByes, rule);
+          expect(plan('v2')).toEqual(plan('v1'));
+        },
+      ),
     );
   });
 

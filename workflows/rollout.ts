@@ -6,7 +6,7 @@ import { CancellationScope, executeChild, patched, proxyActivities } from '@temp
 import type { ExecActivities, ModelActivities, RecordActivities, SandboxActivities } from '../activities';
 import { limitReached, stepSummary, type AgentLimits, type ExitStatus } from '../core/agent';
 import { FAILURE } from '../core/failures';
-import { addCost } from '../core/model';
+import { addCost, addUsage, emptyUsage } from '../core/model';
 import { containerName, type TaskRef } from '../core/task';
 import type { RolloutResult } from '../core/rollout';
 import type { ModelRetry } from '../core/settings';
@@ -60,6 +60,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   let steps = 0;
   let apiCalls = 0;
   let cost: number | null = 0;
+  let usage = emptyUsage();
   let formatErrorsInARow = 0;
   let exitStatus: ExitStatus | undefined;
   let detail: string | undefined;
@@ -85,6 +86,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
       steps = step;
       apiCalls++;
       cost = addCost(cost, turn.costUsd);
+      usage = addUsage(usage, turn.usage);
 
       if (turn.kind === 'format_error') {
         if (++formatErrorsInARow >= input.limits.formatErrorLimit) {
@@ -157,6 +159,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     steps,
     apiCalls,
     costUsd: cost,
+    usage,
     passed: outcome?.passed,
     reward: outcome?.reward,
     evalReason: outcome?.reason,

@@ -92,6 +92,7 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
 
     const { candidates, dropped } = judgedCandidates(rollouts, task.grading);
     const outcome: IterationOutcome = { iteration: t, rollouts, dropped, selected: [] };
+    if (previous) outcome.contexts = Object.fromEntries(ids.map((id, i) => [id, contexts[i]!]));
     const target = tournamentTarget(s, t);
     if (target > 0) {
       outcome.bracket = await runTournament(

@@ -7,10 +7,11 @@ import { executeChild, patched, proxyActivities } from '@temporalio/workflow';
 import type { ModelActivities, RecordActivities } from '../activities';
 import { addCost } from '../core/model';
 import { judgedCandidates, type TaskScalingResult } from '../core/pdr';
-import type { ScalingReport } from '../core/report';
+import type { ScalingReport } from '../core/scalingReport';
 import type { JudgeInput, ModelRetry } from '../core/settings';
 import type { TaskRef } from '../core/task';
 import { modelOptions, recordOptions } from './activityOptions';
+import { failureOf } from './failures';
 import { runTournament } from './tournament';
 import { slidingWindow } from './window';
 
@@ -37,6 +38,7 @@ export const SELECT_SEEDED_BY_ROLE = 'select-seeded-by-role';
 const record = proxyActivities<RecordActivities>(recordOptions);
 
 export async function selectRun(input: SelectRunInput): Promise<ScalingReport> {
+  const errors: { taskId: string; error: string }[] = [];
   await slidingWindow(
     input.tasks,
     input.concurrency,
@@ -47,12 +49,18 @@ export async function selectRun(input: SelectRunInput): Promise<ScalingReport> {
         args: [{ ...input, task }],
       }).then(
         () => undefined,
-        () => undefined,
+        (e) => void errors.push({ taskId: task.id, error: failureOf(e).message }),
       ),
     { onEnd: () => {} },
   );
   return record.writeSelectReport.executeWithOptions({ summary: 'write the selection report' }, [
-    { runDir: input.runDir, selectId: input.selectId, taskIds: input.tasks.map((t) => t.id), spec: input.spec },
+    {
+      runDir: input.runDir,
+      selectId: input.selectId,
+      taskIds: input.tasks.map((t) => t.id),
+      spec: input.spec,
+      errors,
+    },
   ]);
 }
 

@@ -1,0 +1,284 @@
+// The paper's analysis of a test-time scaling run (rtv, pdr) or a selection replayed by `select`,
+// from each task's outcome and the hidden-test verdicts that selection never saw. Every table
+// counts every task: a task whose workflow failed counts as unsolved, and is listed as failed.
+import { addCost, addUsage, emptyUsage, type Usage } from './model';
+import type { IterationOutcome, StageCost, TaskScalingResult } from './pdr';
+import { addBracketStats, bracketStats, emptyBracketStats, type BracketStats } from './tournament';
+
+/** In groups holding both a passing and a failing rollout: how often the winner passed. */
+export interface Accuracy {
+  correct: number;
+  groups: number;
+  rate: number | null;
+}
+
+export interface RoundReport {
+  round: number;
+  judgeAccuracy: Accuracy;
+  /** Candidates left after the round (winners and byes), over all tasks, and how many of them pass. */
+  survivors: number;
+  survivorPassRate: number | null;
+}
+
+/** Iteration-t rollouts grouped by how many of the summaries they were given came from passing rollouts. */
+export interface ContextBucket {
+  passingContexts: number;
+  contexts: number;
+  rollouts: number;
+  pass1: number;
+}
+
+export interface IterationReport {
+  iteration: number;
+  /** Mean over tasks of the mean over the iteration's rollouts. */
+  pass1: number;
+  /** Tasks where any rollout of the iteration passed (the oracle). */
+  passN: number;
+  meanSteps: number;
+  /** Mean pass rate of the K selected to carry forward; undefined where the iteration carried none. */
+  selK?: number;
+  /** Tasks by how many of the iteration's rollouts passed. */
+  solveCounts: Record<number, number>;
+  judgeAccuracy: Accuracy;
+  /** How selection sharpens: the pass rate of what is left after each RTV round. */
+  rounds: RoundReport[];
+  contextBuckets: ContextBucket[];
+}
+
+export type StageTokens = { agent: Usage; summary: Usage; judge: Usage };
+
+export interface ScalingReport {
+  tasks: number;
+  failedTasks: { taskId: string; error: string }[];
+  iterations: IterationReport[];
+  /** Sel-K per iteration that carried K forward (the paper's column). */
+  selK: { iteration: number; mean: number }[];
+  /** The single RTV-selected rollout passed, averaged over every task. */
+  final: number;
+  /** False when the judge never gave a valid vote: the final picks were random, not a selection. */
+  finalIsSelection: boolean;
+  judgeAccuracy: Accuracy;
+  /** Tasks by how many of their last iteration's rollouts passed. */
+  solveCounts: Record<number, number>;
+  /** How the run's tournaments decided: abstentions, ties, random picks, groups without a valid vote. */
+  selection: BracketStats;
+  cost: StageCost;
+  tokens?: StageTokens;
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+const rate = (correct: number, groups: number): Accuracy => ({
+  correct,
+  groups,
+  rate: groups ? correct / groups : null,
+});
+
+const passedIn = (it: IterationOutcome | undefined) =>
+  new Map((it?.rollouts ?? []).map((r) => [r.rolloutId, !!r.passed]));
+
+function countBy(xs: number[]): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
+}
+
+/** Judge accuracy and survivors' pass rate per round, over every task's iteration `i`. */
+function roundReports(its: (IterationOutcome | undefined)[]): { rounds: RoundReport[]; accuracy: Accuracy } {
+  const depth = Math.max(0, ...its.map((it) => it?.bracket?.rounds.length ?? 0));
+  let correct = 0;
+  let groups = 0;
+  const rounds = Array.from({ length: depth }, (_, r): RoundReport => {
+    let c = 0;
+    let g = 0;
+    const survivors: boolean[] = [];
+    for (const it of its) {
+      const round = it?.bracket?.rounds[r];
+      if (!round) continue;
+      const passed = passedIn(it);
+      for (const grp of round.groups) {
+        const verdicts = grp.members.map((m) => passed.get(m));
+        if (verdicts.includes(true) && verdicts.includes(false)) {
+          g++;
+          if (passed.get(grp.winner)) c++;
+        }
+      }
+      for (const id of [...round.groups.map((x) => x.winner), ...round.byes]) survivors.push(!!passed.get(id));
+    }
+    correct += c;
+    groups += g;
+    return {
+      round: r,
+      judgeAccuracy: rate(c, g),
+      survivors: survivors.length,
+      survivorPassRate: survivors.length ? survivors.filter(Boolean).length / survivors.length : null,
+    };
+  });
+  return { rounds, accuracy: rate(correct, groups) };
+}
+
+function contextBuckets(it: IterationOutcome | undefined, previous: IterationOutcome | undefined): ContextBucket[] {
+  if (!it?.contexts || !previous) return [];
+  const passedBefore = passedIn(previous);
+  const buckets = new Map<string, { passingContexts: number; contexts: number; passed: number[] }>();
+  for (const r of it.rollouts) {
+    const ctx = it.contexts[r.rolloutId] ?? [];
+    const passing = ctx.filter((id) => passedBefore.get(id)).length;
+    const key = `${passing}/${ctx.length}`;
+    const b = buckets.get(key) ?? { passingContexts: passing, contexts: ctx.length, passed: [] };
+    b.passed.push(r.passed ? 1 : 0);
+    buckets.set(key, b);
+  }
+  return [...buckets.values()]
+    .map((b) => ({
+      passingContexts: b.passingContexts,
+      contexts: b.contexts,
+      rollouts: b.passed.length,
+      pass1: mean(b.passed),
+    }))
+    .sort((a, b) => a.contexts - b.contexts || a.passingContexts - b.passingContexts);
+}
+
+/**
+ * @param tasks every task of the run: failed ones carry `error` and no iterations, and count as
+ *   unsolved in every table.
+ */
+export function scalingReport(tasks: TaskScalingResult[], tokens?: StageTokens): ScalingReport {
+  const depth = Math.max(0, ...tasks.map((t) => t.iterations.length));
+  const iterations = Array.from({ length: depth }, (_, i): IterationReport => {
+    const its = tasks.map((t) => t.iterations[i]);
+    const passRate = (it: IterationOutcome | undefined) => mean((it?.rollouts ?? []).map((r) => (r.passed ? 1 : 0)));
+    const carried = its.filter((it, k) => it && i < tasks[k]!.iterations.length - 1 && it.selected.length > 0);
+    const { rounds, accuracy } = roundReports(its);
+    return {
+      iteration: i,
+      pass1: mean(its.map(passRate)),
+      passN: mean(its.map((it) => (it?.rollouts.some((r) => r.passed) ? 1 : 0))),
+      meanSteps: mean(its.flatMap((it) => it?.rollouts.map((r) => r.steps) ?? [])),
+      // Sel-K over every task: a task that failed before selecting counts as 0.
+      selK: carried.length
+        ? mean(
+            its.map((it) => {
+              const passed = passedIn(it);
+              return it && it.selected.length ? mean(it.selected.map((id) => (passed.get(id) ? 1 : 0))) : 0;
+            }),
+          )
+        : undefined,
+      solveCounts: countBy(its.map((it) => it?.rollouts.filter((r) => r.passed).length ?? 0)),
+      judgeAccuracy: accuracy,
+      rounds,
+      contextBuckets: contextBuckets(mergeIterations(its), mergeIterations(tasks.map((t) => t.iterations[i - 1]))),
+    };
+  });
+  const selection = tasks
+    .flatMap((t) => t.iterations.flatMap((it) => (it.bracket ? [bracketStats(it.bracket)] : [])))
+    .reduce(addBracketStats, emptyBracketStats());
+  const all = roundReports(tasks.flatMap((t) => t.iterations));
+  return {
+    tasks: tasks.length,
+    failedTasks: tasks.flatMap((t) => (t.error ? [{ taskId: t.taskId, error: t.error }] : [])),
+    iterations,
+    selK: iterations.flatMap((it) => (it.selK === undefined ? [] : [{ iteration: it.iteration, mean: it.selK }])),
+    final: mean(
+      tasks.map((t) => (t.final && t.iterations.at(-1)?.rollouts.find((r) => r.rolloutId === t.final)?.passed ? 1 : 0)),
+    ),
+    finalIsSelection: selection.votes === 0 || selection.abstentions < selection.votes,
+    judgeAccuracy: all.accuracy,
+    solveCounts: iterations.at(-1)?.solveCounts ?? {},
+    selection,
+    cost: {
+      agent: tasks.map((t) => t.cost.agent).reduce<number | null>(addCost, 0),
+      summary: tasks.map((t) => t.cost.summary).reduce<number | null>(addCost, 0),
+      judge: tasks.map((t) => t.cost.judge).reduce<number | null>(addCost, 0),
+    },
+    ...(tokens ? { tokens } : {}),
+  };
+}
+
+/** One task-independent view of iteration i for the context table: all tasks' rollouts and contexts. */
+function mergeIterations(its: (IterationOutcome | undefined)[]): IterationOutcome | undefined {
+  const present = its.filter((it): it is IterationOutcome => !!it);
+  if (!present.length) return undefined;
+  // Rollout ids repeat across tasks; the task index keeps them apart.
+  const key = (k: number, id: string) => `${k}:${id}`;
+  return {
+    iteration: present[0]!.iteration,
+    rollouts: its.flatMap((it, k) => it?.rollouts.map((r) => ({ ...r, rolloutId: key(k, r.rolloutId) })) ?? []),
+    dropped: [],
+    selected: [],
+    contexts: Object.fromEntries(
+      its.flatMap((it, k) =>
+        Object.entries(it?.contexts ?? {}).map(([id, ctx]) => [key(k, id), ctx.map((c) => key(k, c))]),
+      ),
+    ),
+  };
+}
+
+export const sumTokens = (xs: (Usage | undefined)[]) => xs.reduce<Usage>(addUsage, emptyUsage());
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const pctOrDash = (x: number | null | undefined) => (x === null || x === undefined ? '-' : pct(x));
+const accuracy = (a: Accuracy) => (a.rate === null ? '-' : `${pct(a.rate)} (${a.correct}/${a.groups})`);
+const money = (x: number | null) => (x === null ? 'unknown' : `$${x.toFixed(4)}`);
+const tokens = (u: Usage) =>
+  `${u.inputTokens} in, ${u.outputTokens} out, ${u.cacheReadTokens} cache read, ${u.cacheWriteTokens} cache write`;
+
+export function renderScalingReport(r: ScalingReport): string {
+  const s = r.selection;
+  const headline = r.finalIsSelection
+    ? `**Final ${pct(r.final)}** (the single selected rollout, over all ${r.tasks} tasks)`
+    : `**No selection: the judge never gave a valid vote** (${s.votes} votes, all abstentions). The final picks ` +
+      `were random; their pass rate, ${pct(r.final)}, is not a result of selection.`;
+  const lines = [
+    headline,
+    '',
+    ...(r.failedTasks.length
+      ? [
+          `**${r.failedTasks.length} of ${r.tasks} tasks failed** and count as unsolved in every table: ${r.failedTasks
+            .map((f) => `${f.taskId} (${f.error.split('\n')[0]})`)
+            .join('; ')}`,
+          '',
+        ]
+      : []),
+    '| iteration | pass@1 | pass@N (oracle) | Sel-K | judge accuracy | mean steps | tasks by rollouts solved |',
+    '|---|---|---|---|---|---|---|',
+    ...r.iterations.map(
+      (it) =>
+        `| ${it.iteration} | ${pct(it.pass1)} | ${pct(it.passN)} | ${pctOrDash(it.selK)} | ${accuracy(it.judgeAccuracy)} | ${it.meanSteps.toFixed(1)} | ${Object.entries(
+          it.solveCounts,
+        )
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')} |`,
+    ),
+    '',
+    `judge accuracy in mixed groups (a passing and a failing rollout): ${accuracy(r.judgeAccuracy)}`,
+    `selection: ${s.groups} groups, ${s.votes} votes, ${s.abstentions} abstentions, ${s.ties} ties (${s.tiesByExtraVote} settled by the extra vote, ${s.tiesByRandom} by a seeded random pick), ${s.groupsWithoutValidVote} groups decided without any valid vote, ${s.winnersByBye} selected on a bye`,
+  ];
+  const rounds = r.iterations.filter((it) => it.rounds.length);
+  if (rounds.length) {
+    lines.push('', 'How selection sharpens (pass rate of the candidates left after each round):', '');
+    lines.push('| iteration | round | judge accuracy | survivors | survivors passing |', '|---|---|---|---|---|');
+    for (const it of rounds)
+      for (const x of it.rounds)
+        lines.push(
+          `| ${it.iteration} | ${x.round} | ${accuracy(x.judgeAccuracy)} | ${x.survivors} | ${pctOrDash(x.survivorPassRate)} |`,
+        );
+  }
+  const buckets = r.iterations.filter((it) => it.contextBuckets.length);
+  if (buckets.length) {
+    lines.push('', 'pass@1 by how many of the summaries a rollout was given came from passing rollouts:', '');
+    lines.push('| iteration | passing / given | rollouts | pass@1 |', '|---|---|---|---|');
+    for (const it of buckets)
+      for (const b of it.contextBuckets)
+        lines.push(`| ${it.iteration} | ${b.passingContexts}/${b.contexts} | ${b.rollouts} | ${pct(b.pass1)} |`);
+  }
+  lines.push(
+    '',
+    `cost by stage: agent ${money(r.cost.agent)}, summaries ${money(r.cost.summary)}, judge ${money(r.cost.judge)}`,
+  );
+  if (r.tokens) {
+    lines.push(
+      `tokens by stage: agent ${tokens(r.tokens.agent)}; summaries ${tokens(r.tokens.summary)}; judge ${tokens(r.tokens.judge)}`,
+    );
+  }
+  return lines.join('\n');
+}
