@@ -1,0 +1,161 @@
+// The paper's analysis (core/scalingReport.ts) on hand-made outcomes whose figures are worked out
+// by hand here: denominators, Sel-K, rounds, context buckets, selection stats and tokens.
+import { describe, expect, it } from 'vitest';
+import type { IterationOutcome, TaskScalingResult } from '../core/pdr';
+import type { RolloutResult } from '../core/rollout';
+import { renderScalingReport, scalingReport } from '../core/scalingReport';
+import type { Bracket, BracketGroup } from '../core/tournament';
+
+const r = (rolloutId: string, passed: boolean, steps = 10): RolloutResult => ({
+  taskId: 't',
+  rolloutId,
+  exitStatus: 'Submitted',
+  steps,
+  apiCalls: steps,
+  costUsd: 0.1,
+  passed,
+  patchBytes: 1,
+  sandboxRestarts: 0,
+  durationMs: 1,
+});
+
+const group = (members: string[], winner: string, extra: Partial<BracketGroup> = {}): BracketGroup => ({
+  members,
+  votes: members.map((m) => ({ order: members, choice: winner })),
+  counts: Object.fromEntries(members.map((m) => [m, m === winner ? members.length : 0])),
+  winner,
+  ...extra,
+});
+
+const bracket = (id: string, rounds: Bracket['rounds'], winners: string[]): Bracket => ({
+  id,
+  target: winners.length,
+  groupSize: 2,
+  votes: 2,
+  seed: 0,
+  judgeInput: 'summaries',
+  candidates: [],
+  rounds,
+  winners,
+});
+
+// Task a: iteration 0 has r1 passing; the judge keeps r1 and r2 (K = 2); iteration 1's rollouts
+// got [r1, r2] (1 of 2 passing) and pass 3 of 4; the final pick q3 passes.
+const taskA: TaskScalingResult = {
+  taskId: 'a',
+  iterations: [
+    {
+      iteration: 0,
+      rollouts: [r('r0', false), r('r1', true), r('r2', false), r('r3', false)],
+      dropped: [],
+      selected: ['r1', 'r2'],
+      bracket: bracket(
+        'it0-select-2',
+        [{ groups: [group(['r0', 'r1'], 'r1'), group(['r2', 'r3'], 'r2')], byes: [] }],
+        ['r1', 'r2'],
+      ),
+    },
+    {
+      iteration: 1,
+      rollouts: [r('q0', true, 4), r('q1', false, 4), r('q2', true, 4), r('q3', true, 4)],
+      dropped: [],
+      selected: ['q3'],
+      contexts: { q0: ['r1', 'r2'], q1: ['r1', 'r2'], q2: ['r1', 'r2'], q3: ['r1', 'r2'] },
+      bracket: bracket(
+        'it1-final',
+        [
+          // A wrong pick in a mixed group (q1 over q0), then a tie broken at random.
+          { groups: [group(['q0', 'q1'], 'q1'), group(['q2', 'q3'], 'q3')], byes: [] },
+          {
+            groups: [
+              group(['q1', 'q3'], 'q3', {
+                votes: [
+                  { order: ['q1', 'q3'], choice: null },
+                  { order: ['q3', 'q1'], choice: null },
+                ],
+                tie: { tied: ['q1', 'q3'], order: ['q3', 'q1'], extraVote: null, how: 'random' },
+              }),
+            ],
+            byes: [],
+          },
+        ],
+        ['q3'],
+      ),
+    },
+  ],
+  final: 'q3',
+  cost: { agent: 0.8, summary: 0.08, judge: 0.2 },
+};
+const failed: TaskScalingResult = {
+  taskId: 'b',
+  error: 'image build failed: RUN exit 3',
+  iterations: [],
+  cost: { agent: 0, summary: 0, judge: 0 },
+};
+
+describe('scaling report', () => {
+  const s = scalingReport([taskA, failed]);
+
+  it('counts every task: the failed one is unsolved in every table and named', () => {
+    expect(s.tasks).toBe(2);
+    expect(s.failedTasks).toEqual([{ taskId: 'b', error: failed.error }]);
+    expect(s.iterations.map((it) => it.pass1)).toEqual([0.25 / 2, 0.75 / 2]);
+    expect(s.iterations.map((it) => it.passN)).toEqual([0.5, 0.5]);
+    expect(s.selK).toEqual([{ iteration: 0, mean: 0.5 / 2 }]);
+    expect(s.final).toBe(0.5);
+    expect(s.iterations.map((it) => it.solveCounts)).toEqual([
+      { 0: 1, 1: 1 },
+      { 0: 1, 3: 1 },
+    ]);
+  });
+
+  it('judge accuracy per iteration and per round, and how selection sharpens round by round', () => {
+    expect(s.iterations[0]!.judgeAccuracy).toEqual({ correct: 1, groups: 1, rate: 1 });
+    expect(s.iterations[1]!.rounds.map((x) => x.judgeAccuracy.rate)).toEqual([0, 1]);
+    expect(s.judgeAccuracy).toEqual({ correct: 2, groups: 3, rate: 2 / 3 });
+    expect(s.iterations[1]!.rounds.map((x) => [x.survivors, x.survivorPassRate])).toEqual([
+      [2, 0.5],
+      [1, 1],
+    ]);
+  });
+
+  it('buckets iteration-1 pass@1 by how many given summaries came from passing rollouts', () => {
+    expect(s.iterations[1]!.contextBuckets).toEqual([{ passingContexts: 1, contexts: 2, rollouts: 4, pass1: 0.75 }]);
+    expect(s.iterations[0]!.contextBuckets).toEqual([]);
+  });
+
+  it('counts abstentions, random tie breaks and groups decided without any valid vote', () => {
+    expect(s.selection).toMatchObject({
+      groups: 5,
+      abstentions: 3,
+      ties: 1,
+      tiesByRandom: 1,
+      groupsWithoutValidVote: 1,
+      winnersByBye: 0,
+    });
+    expect(s.finalIsSelection).toBe(true);
+    const md = renderScalingReport(s);
+    expect(md).toMatch(/1 of 2 tasks failed/);
+    expect(md).toMatch(/1 groups decided without any valid vote/);
+    expect(md).toMatch(/\| 1 \| 1\/2 \| 4 \| 75\.0% \|/);
+  });
+
+  it('a judge that never answered is not presented as a selection', () => {
+    const mute = structuredClone(taskA);
+    for (const it of mute.iterations as IterationOutcome[])
+      for (const round of it.bracket!.rounds)
+        for (const g of round.groups) {
+          g.votes = g.votes.map((v) => ({ ...v, choice: null }));
+          g.tie = { tied: g.members, order: g.members, extraVote: null, how: 'random' };
+        }
+    const m = scalingReport([mute]);
+    expect(m.finalIsSelection).toBe(false);
+    expect(renderScalingReport(m)).toMatch(/^\*\*No selection: the judge never gave a valid vote\*\*/);
+  });
+
+  it('reports tokens by stage when given', () => {
+    const u = (n: number) => ({ inputTokens: n, outputTokens: n, cacheReadTokens: 0, cacheWriteTokens: 0 });
+    const t = scalingReport([taskA], { agent: u(100), summary: u(10), judge: u(1) });
+    expect(renderScalingReport(t)).toMatch(/tokens by stage: agent 100 in, 100 out/);
+  });
+});
