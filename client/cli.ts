@@ -18,6 +18,8 @@ const positiveInt = (v: string) => {
   return n;
 };
 
+const positiveIntList = (v: string) => v.split(',').map((x) => positiveInt(x.trim()));
+
 const atLeast = (min: number) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer of at least ${min}`);
@@ -105,6 +107,12 @@ program
   .option('-V, --votes <v>', 'judge votes per group (default: scaling.votes)', positiveInt)
   .option('--seed <n>', 'seed of grouping and tie breaks (default: scaling.seed)', (v) => Number.parseInt(v, 10))
   .addOption(new Option('--judge-input <what>', 'what the judge compares').choices(['summaries', 'trajectories']))
+  .option(
+    '--sizes <list>',
+    'scaling curve: also play the final tournament on sub-samples of these sizes of the last iteration (e.g. 2,4,8)',
+    positiveIntList,
+  )
+  .option('--repeats <n>', 'draws per size for --sizes (default 3)', positiveInt)
   .option('--concurrency <n>', 'tasks at once (default: run.taskConcurrency)', positiveInt)
   .addOption(new Option('--no-worker', 'do not start an in-process worker'))
   .option('--json', 'print results.json instead of the table')

@@ -23,6 +23,8 @@ export interface SelectOptions {
   votes?: number;
   seed?: number;
   judgeInput?: SelectSpec['judgeInput'];
+  sizes?: number[];
+  repeats?: number;
   concurrency?: number;
   worker?: boolean;
   json?: boolean;
@@ -85,6 +87,7 @@ export function selectCommand(config: Config, opts: SelectOptions): Promise<numb
     votes: opts.votes ?? config.scaling.votes,
     seed: opts.seed ?? config.scaling.seed,
     judgeInput: opts.judgeInput ?? config.scaling.judgeInput,
+    ...(opts.sizes ? { sizes: opts.sizes, repeats: opts.repeats ?? 3 } : {}),
   };
   const selectId = opts.selectId ?? newRunId('select');
   return withClient(config, async (server, client) => {

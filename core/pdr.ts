@@ -36,6 +36,41 @@ export interface TaskScalingResult {
   iterations: IterationOutcome[];
   final?: string;
   cost: StageCost;
+  /** `select --sizes`: the final tournament replayed on sub-samples of the last iteration. */
+  curve?: CurvePoint[];
+}
+
+/** One sub-sampled final tournament: N rollouts drawn from the stored population, one pick. */
+export interface CurvePoint {
+  n: number;
+  repeat: number;
+  pick?: string;
+  /** Whether the pick passed; the sample's mean pass rate and whether any of it passed. */
+  final: boolean;
+  pass1: number;
+  passN: boolean;
+}
+
+/** A seeded draw of `n` rollouts, the same for the same seed and key wherever it is made. */
+export function subsample<T>(population: readonly T[], n: number, seed: number, key: string): T[] {
+  return shuffle(population, rng(seed ^ parseInt(shortHash(key), 16))).slice(0, n);
+}
+
+export function curvePoint(
+  n: number,
+  repeat: number,
+  sample: readonly Pick<RolloutResult, 'rolloutId' | 'passed'>[],
+  pick: string | undefined,
+): CurvePoint {
+  const passed = sample.map((r) => (r.passed ? 1 : 0));
+  return {
+    n,
+    repeat,
+    pick,
+    final: !!sample.find((r) => r.rolloutId === pick)?.passed,
+    pass1: passed.reduce<number>((a, b) => a + b, 0) / (sample.length || 1),
+    passN: passed.includes(1),
+  };
 }
 
 export const rolloutId = (iteration: number, index: number) => `it${iteration}-r${index}`;

@@ -62,6 +62,8 @@ export interface ScalingReport {
   solveCounts: Record<number, number>;
   /** How the run's tournaments decided: abstentions, ties, random picks, groups without a valid vote. */
   selection: BracketStats;
+  /** `select --sizes`: Final against N, each N drawn `draws` times per task from the stored population. */
+  finalByN?: { n: number; draws: number; final: number; pass1: number; passN: number }[];
   cost: StageCost;
   tokens?: StageTokens;
 }
@@ -185,12 +187,43 @@ export function scalingReport(tasks: TaskScalingResult[], tokens?: StageTokens):
     judgeAccuracy: all.accuracy,
     solveCounts: iterations.at(-1)?.solveCounts ?? {},
     selection,
+    ...finalByN(tasks),
     cost: {
       agent: tasks.map((t) => t.cost.agent).reduce<number | null>(addCost, 0),
       summary: tasks.map((t) => t.cost.summary).reduce<number | null>(addCost, 0),
       judge: tasks.map((t) => t.cost.judge).reduce<number | null>(addCost, 0),
     },
     ...(tokens ? { tokens } : {}),
+  };
+}
+
+/** Means over tasks of each task's mean over its draws; a failed task counts as unsolved. */
+function finalByN(tasks: TaskScalingResult[]): Pick<ScalingReport, 'finalByN'> {
+  const sizes = [...new Set(tasks.flatMap((t) => t.curve?.map((p) => p.n) ?? []))].sort((a, b) => a - b);
+  if (!sizes.length) return {};
+  return {
+    finalByN: sizes.map((n) => {
+      const per = tasks.flatMap((t) => {
+        const points = t.curve?.filter((p) => p.n === n) ?? [];
+        if (!points.length) return t.error ? [{ draws: 0, final: 0, pass1: 0, passN: 0 }] : [];
+        const avg = (f: (p: (typeof points)[number]) => number) => mean(points.map(f));
+        return [
+          {
+            draws: points.length,
+            final: avg((p) => (p.final ? 1 : 0)),
+            pass1: avg((p) => p.pass1),
+            passN: avg((p) => (p.passN ? 1 : 0)),
+          },
+        ];
+      });
+      return {
+        n,
+        draws: Math.max(...per.map((p) => p.draws)),
+        final: mean(per.map((p) => p.final)),
+        pass1: mean(per.map((p) => p.pass1)),
+        passN: mean(per.map((p) => p.passN)),
+      };
+    }),
   };
 }
 
@@ -270,6 +303,12 @@ export function renderScalingReport(r: ScalingReport): string {
     for (const it of buckets)
       for (const b of it.contextBuckets)
         lines.push(`| ${it.iteration} | ${b.passingContexts}/${b.contexts} | ${b.rollouts} | ${pct(b.pass1)} |`);
+  }
+  if (r.finalByN) {
+    lines.push('', 'Final against N (sub-samples of the stored last iteration, no new rollouts):', '');
+    lines.push('| N | draws per task | Final | pass@1 | pass@N (oracle) |', '|---|---|---|---|---|');
+    for (const x of r.finalByN)
+      lines.push(`| ${x.n} | ${x.draws} | ${pct(x.final)} | ${pct(x.pass1)} | ${pct(x.passN)} |`);
   }
   lines.push(
     '',

@@ -223,6 +223,24 @@ describe('select', () => {
     expect(readFileSync(selectionFolder(runDir, 'sel-b').table, 'utf8')).toMatch(
       /groupSize=4, votes=1, seed=7[\s\S]*Final 100\.0%/,
     );
+
+    // A scaling curve from the stored population: Final against N, without a rollout.
+    const c = await select('sel-c', {
+      groupSize: 2,
+      votes: 2,
+      seed: 3,
+      judgeInput: 'summaries',
+      sizes: [1, 4],
+      repeats: 3,
+    });
+    expect(agentCalls()).toBe(before);
+    const [one, four] = c.finalByN!;
+    expect(one).toMatchObject({ n: 1, draws: 3 });
+    expect(one!.final).toBe(one!.pass1); // one rollout drawn: the pick is that rollout
+    expect(four).toMatchObject({ n: 4, draws: 3, final: 1, passN: 1, pass1: 0.25 });
+    expect(readFileSync(selectionFolder(runDir, 'sel-c').table, 'utf8')).toMatch(
+      /\| 4 \| 3 \| 100\.0% \| 25\.0% \| 100\.0% \|/,
+    );
   });
 });
 

@@ -21,7 +21,7 @@ const r = (rolloutId: string, passed: boolean, steps = 10): RolloutResult => ({
 
 const group = (members: string[], winner: string, extra: Partial<BracketGroup> = {}): BracketGroup => ({
   members,
-  votes: members.map((m) => ({ order: members, choice: winner })),
+  votes: members.map(() => ({ order: members, choice: winner })),
   counts: Object.fromEntries(members.map((m) => [m, m === winner ? members.length : 0])),
   winner,
   ...extra,

@@ -6,7 +6,7 @@
 import { executeChild, patched, proxyActivities } from '@temporalio/workflow';
 import type { ModelActivities, RecordActivities } from '../activities';
 import { addCost } from '../core/model';
-import { judgedCandidates, type TaskScalingResult } from '../core/pdr';
+import { curvePoint, judgedCandidates, subsample, type CurvePoint, type TaskScalingResult } from '../core/pdr';
 import type { ScalingReport } from '../core/scalingReport';
 import type { JudgeInput, ModelRetry } from '../core/settings';
 import type { TaskRef } from '../core/task';
@@ -20,6 +20,9 @@ export interface SelectSpec {
   votes: number;
   seed: number;
   judgeInput: JudgeInput;
+  /** Scaling curve: population sizes to sub-sample from the last iteration, and draws per size. */
+  sizes?: number[];
+  repeats?: number;
 }
 
 export interface SelectRunInput {
@@ -71,6 +74,27 @@ export async function selectTask(input: SelectRunInput & { task: TaskRef }): Pro
   const cost: TaskScalingResult['cost'] = { agent: original.cost.agent, summary: 0, judge: 0 };
   const iterations: TaskScalingResult['iterations'] = [];
 
+  /** Plays one tournament, records its bracket and adds its votes to the judge's cost. */
+  const play = async (where: { id: string; selectId?: string }, candidates: string[], target: number) => {
+    const ref = { runDir: input.runDir, taskId: task.id, selectId: where.selectId };
+    const bracket = await runTournament(
+      {
+        ...ref,
+        id: where.id,
+        candidates,
+        target,
+        groupSize: spec.groupSize,
+        votes: spec.votes,
+        seed: spec.seed,
+        judgeInput: spec.judgeInput,
+      },
+      input.modelRetry,
+    );
+    await record.recordBracket.executeWithOptions({ summary: `bracket ${bracket.id}` }, [{ ...ref, bracket }]);
+    cost.judge = addCost(cost.judge, await record.bracketCost({ ...ref, tournament: bracket.id }));
+    return bracket;
+  };
+
   const byRole = patched(SELECT_SEEDED_BY_ROLE);
   for (const it of original.iterations) {
     const last = it.iteration === original.iterations.length - 1;
@@ -96,32 +120,33 @@ export async function selectTask(input: SelectRunInput & { task: TaskRef }): Pro
     // The tournament keeps the role (and so the random stream) it had in the run: with the run's
     // settings, the run's own bracket. Its files go to the selection's folder.
     const role = it.tournament?.id ?? (last ? `it${it.iteration}-final` : `it${it.iteration}-select-${target}`);
-    const where = byRole
-      ? { runDir: input.runDir, taskId: task.id, id: role, selectId: input.selectId }
-      : { runDir: input.runDir, taskId: task.id, id: `${input.selectId}-it${it.iteration}` };
-    const bracket = await runTournament(
-      {
-        ...where,
-        candidates,
-        target,
-        groupSize: spec.groupSize,
-        votes: spec.votes,
-        seed: spec.seed,
-        judgeInput: spec.judgeInput,
-      },
-      input.modelRetry,
-    );
-    const ref = { runDir: input.runDir, taskId: task.id, selectId: where.selectId };
-    await record.recordBracket.executeWithOptions({ summary: `bracket ${bracket.id}` }, [{ ...ref, bracket }]);
-    cost.judge = addCost(cost.judge, await record.bracketCost({ ...ref, tournament: bracket.id }));
-    iterations.push({
-      ...it,
-      dropped,
-      selected: bracket.winners,
-      bracket,
-    });
+    const where = byRole ? { id: role, selectId: input.selectId } : { id: `${input.selectId}-it${it.iteration}` };
+    const bracket = await play(where, candidates, target);
+    iterations.push({ ...it, dropped, selected: bracket.winners, bracket });
   }
-  const result: TaskScalingResult = { taskId: task.id, iterations, final: iterations.at(-1)?.selected[0], cost };
+
+  // Final against N without new rollouts: the final tournament over seeded sub-samples of the
+  // last iteration's rollouts, `repeats` times per size, all at once.
+  const population = original.iterations.at(-1)?.rollouts ?? [];
+  const draws = (spec.sizes ?? []).flatMap((n) =>
+    n > population.length ? [] : Array.from({ length: spec.repeats ?? 1 }, (_, repeat) => ({ n, repeat })),
+  );
+  const curve = await Promise.all(
+    draws.map(async ({ n, repeat }): Promise<CurvePoint> => {
+      const sample = subsample(population, n, spec.seed, `${task.id}\0${n}\0${repeat}`);
+      const { candidates } = judgedCandidates(sample, task.grading);
+      const bracket = await play({ id: `curve-n${n}-r${repeat}`, selectId: input.selectId }, candidates, 1);
+      return curvePoint(n, repeat, sample, bracket.winners[0]);
+    }),
+  );
+
+  const result: TaskScalingResult = {
+    taskId: task.id,
+    iterations,
+    final: iterations.at(-1)?.selected[0],
+    cost,
+    ...(curve.length ? { curve } : {}),
+  };
   await record.recordSelection.executeWithOptions({ summary: `final pick: ${result.final ?? 'none'}` }, [
     { runDir: input.runDir, selectId: input.selectId, result },
   ]);
