@@ -3,10 +3,13 @@
 // with --no-worker it relies on workers started elsewhere (`agentscale worker`).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { reserveStdoutForJson } from './output';
+import { VERSION } from './version';
 import { loadConfig, ConfigError } from '../runtime/config';
 import { DatasetError } from '../core/task';
 import { log } from '../runtime/log';
 import { runServerForeground, stopBackgroundServer } from '../runtime/temporal';
+import { cancelCommand, listCommand, reportCommand, statusCommand, UsageError, watchCommand } from './control';
+import { EXIT } from './exitCodes';
 import { gcContainers } from './gc';
 import { runCommand } from './run';
 import { selectCommand } from './select';
@@ -29,6 +32,7 @@ const atLeast = (min: number) => (v: string) => {
 const program = new Command()
   .name('agentscale')
   .description('Durable test-time scaling for coding agents, on Temporal and Docker')
+  .version(VERSION, '--version', 'print the version')
   .option('-c, --config <file>', "config file (default: ./agentscale.yaml, then the project's)")
   .showHelpAfterError()
   .hook('preAction', (_program, action) => {
@@ -45,6 +49,7 @@ program
   .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)')
   .option('--run-id <id>', 'run id (default: validate-<timestamp>); an existing run id attaches to that run')
   .option('--concurrency <n>', 'tasks validated at once (default: validate.concurrency from config)', positiveInt)
+  .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
   .option('--json', 'print the results as JSON instead of a table')
   .action(async (datasets: string[], opts) => {
@@ -90,6 +95,7 @@ program
     Number.parseInt(v, 10),
   )
   .option('--concurrency <n>', 'tasks in flight (default: run.taskConcurrency from config)', positiveInt)
+  .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
   .option('--json', 'print results.json instead of the table')
   .action(async (datasets: string[], opts) => {
@@ -118,6 +124,51 @@ program
   .option('--json', 'print results.json instead of the table')
   .action(async (opts) => {
     process.exitCode = await selectCommand(config(), opts);
+  });
+
+program
+  .command('status')
+  .description('where a run or validation stands: tasks and rollouts done, pass rate and cost so far, ETA')
+  .argument('<run-id>')
+  .option('--json', 'print it as JSON')
+  .action(async (runId: string, opts) => {
+    process.exitCode = await statusCommand(config(), runId, opts);
+  });
+
+program
+  .command('watch')
+  .description('follow a run or validation until it ends (a progress bar on a terminal), then print its report')
+  .argument('<run-id>')
+  .option('--interval <sec>', 'seconds between updates (default: 2 on a terminal, 10 otherwise)', positiveInt)
+  .action(async (runId: string, opts: { interval?: number }) => {
+    process.exitCode = await watchCommand(config(), runId, { intervalSec: opts.interval });
+  });
+
+program
+  .command('list')
+  .description('recent runs, validations and selections on this Temporal server')
+  .option('--limit <n>', 'how many (default 20)', positiveInt)
+  .option('--json', 'print them as JSON')
+  .action(async (opts) => {
+    process.exitCode = await listCommand(config(), opts);
+  });
+
+program
+  .command('cancel')
+  .description('cancel a run or validation: nothing new starts, work in flight is cancelled, its containers removed')
+  .argument('<run-id>')
+  .option('--json', 'print the outcome as JSON')
+  .action(async (runId: string, opts) => {
+    process.exitCode = await cancelCommand(config(), runId, opts);
+  });
+
+program
+  .command('report')
+  .description("print a finished run's report (results.md; --json: results.json)")
+  .argument('<run-id>')
+  .option('--json', 'print results.json')
+  .action((runId: string, opts) => {
+    process.exitCode = reportCommand(config(), runId, opts);
   });
 
 program
@@ -163,13 +214,13 @@ program
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof DatasetError || e instanceof ConfigError) {
+  if (e instanceof DatasetError || e instanceof ConfigError || e instanceof UsageError) {
     console.error(e.message);
-    process.exitCode = 2;
+    process.exitCode = EXIT.usage;
   } else {
     console.error(`error: ${(e as Error).message}`);
     log.debug({ err: e }, 'stack');
-    process.exitCode = 1;
+    process.exitCode = EXIT.error;
   }
 }
 // Open handles (gRPC channels, docker sockets) must not keep a finished command alive.

@@ -6,6 +6,7 @@ import {
   WorkflowNotFoundError,
   type WorkflowHandle,
 } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { Config } from '../core/config';
 import { clientConnection, ensureServer, type ServerHandle } from '../runtime/temporal';
 
@@ -80,4 +81,24 @@ export async function awaitResult<T>(
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * After a detached start: the run id and where to follow it, and a warning when no worker polls
+ * the task queue (then nothing runs until `agentscale worker` starts somewhere).
+ */
+export async function detached(config: Config, server: ServerHandle, client: Client, runId: string): Promise<number> {
+  const queue = await client.workflowService.describeTaskQueue({
+    namespace: server.namespace,
+    taskQueue: { name: config.temporal.taskQueue },
+    taskQueueType: proto.temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  console.log(runId);
+  console.error(`follow it with: agentscale watch ${runId}   (status, cancel, report: same argument)`);
+  if (!queue.pollers?.length) {
+    console.error(
+      `no worker polls task queue ${config.temporal.taskQueue} yet: start one with \`agentscale worker\` (on any machine with Docker)`,
+    );
+  }
+  return 0;
 }

@@ -13,14 +13,18 @@ import { loadDatasets } from '../datasets';
 import { loadRunDataset, readJson, storeDataset, writeJson } from '../runtime/artifacts';
 import { runDirOf, runFolder } from '../runtime/runFolder';
 import type { ServerHandle } from '../runtime/temporal';
-import { benchmarkRun, runProgressQuery } from '../workflows/run';
-import { awaitResult, newRunId, startOrAttach, withClient, workflowStatus, workflowUrl } from './job';
+import { benchmarkRun } from '../workflows/run';
+import { assertKind, progressLine, progressOf, UsageError } from './control';
+import { EXIT } from './exitCodes';
+import { awaitResult, detached, newRunId, startOrAttach, withClient, workflowUrl } from './job';
 import { printJson } from './output';
 
 export interface RunOptions extends SettingsOptions {
   runId?: string;
   worker?: boolean;
   json?: boolean;
+  /** Start and return: print the run id and UI link; workers elsewhere do the work. */
+  detach?: boolean;
 }
 
 /** Set by scripts/quickstart.sh when it runs against the bundled scripted model (no API key). */
@@ -90,13 +94,34 @@ export async function startRun(
   return { runDir, handle: handle as WorkflowHandle<typeof benchmarkRun> };
 }
 
+/** A finished run's exit status: problems when a task could not run or a rollout could not finish. */
+export function runExitCode(report: RunReport): number {
+  const broken = report.perTask.some(
+    (t) => t.error || t.evalErrors || t.exitStatuses.ModelError || t.exitStatuses.SandboxError,
+  );
+  return broken ? EXIT.problems : EXIT.ok;
+}
+
+/** The tasks a continued run was started with must be the ones asked for now. */
+async function assertSameDataset(stored: Task[], datasets: string[], runId: string): Promise<void> {
+  if (!datasets.length) return;
+  const asked = (await loadDatasets(datasets)).map((t) => t.id).sort();
+  const had = stored.map((t) => t.id).sort();
+  if (asked.join('\n') !== had.join('\n')) {
+    throw new UsageError(
+      `run ${runId} was started on another dataset (${had.length} tasks; these datasets hold ${asked.length}, ` +
+        `${asked.filter((id) => !had.includes(id)).length} of them new); continue it without datasets, or choose another --run-id`,
+    );
+  }
+}
+
 export function runCommand(config: Config, datasets: string[], opts: RunOptions): Promise<number> {
   if (SCRIPTED_MODEL_NOTE) console.error(SCRIPTED_MODEL_NOTE);
   return withClient(config, async (server, client) => {
     const runId = opts.runId ?? newRunId('run');
     const folder = runFolder(runDirOf(config, runId));
     const url = workflowUrl(server, runId);
-    const status = await workflowStatus(client, runId);
+    const status = await assertKind(client, runId, 'run');
 
     const print = (report: RunReport) => {
       if (opts.json) printJson(readJson(folder.results));
@@ -104,16 +129,18 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
         console.log(
           `${renderRunReport(report)}\n\nresults: ${folder.table}\npreds:   ${folder.preds}${url ? `\nrun:     ${url}` : ''}`,
         );
+      return runExitCode(report);
     };
     if (status === 'COMPLETED') {
+      // Reported as it is, unchanged.
       console.error(`run ${runId} has finished; its results:`);
-      print(await client.workflow.getHandle(runId).result());
-      return 0;
+      return print(readJson<RunReport>(folder.results));
     }
 
     // A run that stopped (failed, terminated) continues with the tasks and settings it started with.
     const resumed = status !== undefined && existsSync(folder.dataset) && existsSync(folder.run);
     const tasks = resumed ? loadRunDataset(folder.root) : await loadDatasets(datasets);
+    if (resumed) await assertSameDataset(tasks, datasets, runId);
     const settings = resumed ? readJson<{ settings: RunSettings }>(folder.run).settings : runSettings(config, opts);
     const { handle } = await startRun(config, server, client, {
       runId,
@@ -127,21 +154,18 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
     console.error(
       `${verb} run ${runId}: ${describeSettings(settings)} on ${tasks.length} task${tasks.length === 1 ? '' : 's'}, model ${config.model.name}${url ? `\n  ${url}` : ''}`,
     );
+    if (opts.detach) return detached(config, server, client, runId);
 
     const report = await awaitResult<RunReport>(config, server, handle, {
       worker: opts.worker,
-      progress: async () => {
-        const p = await handle.query(runProgressQuery);
-        return `${p.tasksDone}/${p.tasks} tasks, ${p.rolloutsDone} rollouts done (${p.rolloutsPassed} passed)${p.running.length ? `; running ${p.running.slice(0, 4).join(', ')}` : ''}`;
-      },
+      progress: async () => progressLine(await progressOf(client, server, runId, folder.root)),
     });
     if (!report) {
       console.error(
-        `interrupted; run ${runId} waits for a worker. Continue it with: agentscale run --run-id ${runId} ${datasets.join(' ')}`,
+        `interrupted; run ${runId} goes on with any worker. Follow it with: agentscale watch ${runId}; continue it here with: agentscale run --run-id ${runId}`,
       );
-      return 130;
+      return EXIT.interrupted;
     }
-    print(report);
-    return 0;
+    return print(report);
   });
 }

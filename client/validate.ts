@@ -6,15 +6,19 @@ import type { Config } from '../core/config';
 import { SA } from '../core/searchAttributes';
 import { taskRef, type Task } from '../core/task';
 import { loadDatasets } from '../datasets';
-import { readJson, storeDataset } from '../runtime/artifacts';
+import { loadRunDataset, readJson, storeDataset } from '../runtime/artifacts';
+import { renderTable } from '../core/validation';
 import { runDirOf, runFolder } from '../runtime/runFolder';
 import type { ServerHandle } from '../runtime/temporal';
-import { progressQuery, validateDataset, type ValidationResult } from '../workflows/validate';
-import { awaitResult, newRunId, startOrAttach, withClient, workflowStatus, workflowUrl } from './job';
+import { validateDataset, type ValidationResult } from '../workflows/validate';
+import { assertKind, progressLine, progressOf } from './control';
+import { EXIT } from './exitCodes';
+import { awaitResult, detached, newRunId, startOrAttach, withClient, workflowUrl } from './job';
 import { printJson } from './output';
 
 export interface ValidateOptions {
   runId?: string;
+  detach?: boolean;
   concurrency?: number;
   worker?: boolean;
   json?: boolean;
@@ -59,42 +63,53 @@ export async function startValidation(
   );
 }
 
+/** invalid or erroring tasks make a validation's exit status `problems`. */
+const validationExitCode = (s: ValidationResult['summary']) => (s.invalid || s.error ? EXIT.problems : EXIT.ok);
+
 export function validateCommand(config: Config, datasets: string[], opts: ValidateOptions): Promise<number> {
   return withClient(config, async (server, client) => {
     const runId = opts.runId ?? newRunId('validate');
-    // An existing run is attached to as it is; a new one checks every task before starting.
-    const existing = (await workflowStatus(client, runId)) !== undefined;
-    const tasks = existing ? undefined : await loadDatasets(datasets);
-    const handle = await startValidation(config, server, client, tasks, runId, opts.concurrency);
+    const folder = runFolder(runDirOf(config, runId));
     const url = workflowUrl(server, runId);
+    const status = await assertKind(client, runId, 'validate');
+    const print = (result: Pick<ValidationResult, 'summary' | 'table'>) => {
+      if (opts.json) printJson(existsSync(folder.results) ? readJson(folder.results) : result);
+      else {
+        console.log(result.table);
+        const s = result.summary;
+        console.log(`\n${s.valid}/${s.total} valid, ${s.invalid} invalid, ${s.error} errors`);
+        console.log(`results: ${folder.table}${url ? `\nrun:     ${url}` : ''}`);
+      }
+      return validationExitCode(result.summary);
+    };
+    if (status === 'COMPLETED') {
+      // Reported as it is: a finished run is never started again.
+      console.error(`run ${runId} has finished; its results:`);
+      const stored = readJson<{ summary: ValidationResult['summary']; verdicts: ValidationResult['verdicts'] }>(
+        folder.results,
+      );
+      return print({ summary: stored.summary, table: renderTable(stored.verdicts) });
+    }
+    // Running: attached to as it is. Stopped (failed, terminated, cancelled): started again on the
+    // tasks it began with. New: every task checked before anything starts.
+    const tasks =
+      status === 'RUNNING' ? undefined : status ? loadRunDataset(folder.root) : await loadDatasets(datasets);
+    const handle = await startValidation(config, server, client, tasks, runId, opts.concurrency);
     const count = tasks ? ` (${tasks.length} task${tasks.length === 1 ? '' : 's'})` : '';
-    console.error(`${existing ? 'attached to' : 'started'} run ${runId}${count}${url ? `\n  ${url}` : ''}`);
+    const verb = status === 'RUNNING' ? 'attached to' : status ? `restarted (${status.toLowerCase()})` : 'started';
+    console.error(`${verb} run ${runId}${count}${url ? `\n  ${url}` : ''}`);
+    if (opts.detach) return detached(config, server, client, runId);
 
     const result = await awaitResult<ValidationResult>(config, server, handle, {
       worker: opts.worker,
-      progress: async () => {
-        const p = await handle.query(progressQuery);
-        const running = p.running.length
-          ? `; running ${p.running.slice(0, 4).join(', ')}${p.running.length > 4 ? ', ...' : ''}`
-          : '';
-        return `${p.done}/${p.total} done: ${p.valid} valid, ${p.invalid} invalid, ${p.error} errors${running}`;
-      },
+      progress: async () => progressLine(await progressOf(client, server, runId, folder.root)),
     });
     if (!result) {
       console.error(
-        `interrupted; run ${runId} waits for a worker. Resume it with: agentscale validate --run-id ${runId} ${datasets.join(' ')}`,
+        `interrupted; run ${runId} goes on with any worker. Follow it with: agentscale watch ${runId}; attach here with: agentscale validate --run-id ${runId}`,
       );
-      return 130;
+      return EXIT.interrupted;
     }
-    const folder = runFolder(runDirOf(config, runId));
-    if (opts.json) {
-      printJson(existsSync(folder.results) ? readJson(folder.results) : result);
-    } else {
-      console.log(result.table);
-      const s = result.summary;
-      console.log(`\n${s.valid}/${s.total} valid, ${s.invalid} invalid, ${s.error} errors`);
-      console.log(`results: ${folder.table}${url ? `\nrun:     ${url}` : ''}`);
-    }
-    return 0;
+    return print(result);
   });
 }

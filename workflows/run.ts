@@ -11,6 +11,8 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RecordActivities, SandboxActivities } from '../activities';
+import { addCost } from '../core/model';
+import { agentCost } from '../core/pdr';
 import type { RunReport } from '../core/report';
 import type { RolloutResult } from '../core/rollout';
 import { SA } from '../core/searchAttributes';
@@ -36,13 +38,18 @@ export interface TaskRunResult {
   /** Set when the task could not run at all (its image did not build, say). */
   error?: string;
   rollouts: RolloutResult[];
+  /** All stages (agent, summaries, judge); null when a model has no price. */
+  costUsd?: number | null;
 }
 
+/** The run's own view: finished tasks only. `status` adds the running tasks' taskProgress. */
 export interface RunProgress {
   tasks: number;
   tasksDone: number;
+  rolloutsPlanned: number;
   rolloutsDone: number;
   rolloutsPassed: number;
+  costUsd: number | null;
   running: string[];
 }
 
@@ -71,6 +78,7 @@ const record = proxyActivities<RecordActivities>(recordOptions);
 
 export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport> {
   const { settings } = input;
+  const scaling = scalingOf(settings);
   const results: TaskRunResult[] = [];
   const running = new Set<string>();
   setHandler(runProgressQuery, () => {
@@ -78,8 +86,10 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
     return {
       tasks: input.tasks.length,
       tasksDone: results.length,
+      rolloutsPlanned: input.tasks.length * scaling.n * scaling.iterations,
       rolloutsDone: rollouts.length,
       rolloutsPassed: rollouts.filter((r) => r.passed).length,
+      costUsd: results.map((r) => r.costUsd ?? agentCost(r.rollouts)).reduce<number | null>(addCost, 0),
       running: [...running],
     };
   });
@@ -96,7 +106,6 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
         ]
       : undefined,
   });
-  const scaling = scalingOf(settings);
   const runTask = (task: TaskRef): Promise<TaskRunResult> => {
     if (settings.strategy === 'sample' && !patched(SAMPLE_AS_SCALING)) {
       return executeChild(taskRun, {
@@ -110,7 +119,11 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
         `${settings.strategy} (N=${scaling.n}${scaling.iterations > 1 ? `, T=${scaling.iterations}` : ''}): ${task.id}`,
       ),
       args: [taskScalingInput(input, task)],
-    }).then((r): TaskRunResult => ({ taskId: r.taskId, rollouts: r.iterations.flatMap((it) => it.rollouts) }));
+    }).then((r): TaskRunResult => ({
+      taskId: r.taskId,
+      rollouts: r.iterations.flatMap((it) => it.rollouts),
+      costUsd: [r.cost.agent, r.cost.summary, r.cost.judge].reduce<number | null>(addCost, 0),
+    }));
   };
 
   await slidingWindow(

@@ -8,7 +8,7 @@
 // The workflow sees each rollout's hidden-test verdict (for the report), but hands the judge and
 // the summariser only rollout ids: their activities read the trajectory and summaries, never the
 // evaluation, so selection cannot see the tests.
-import { proxyActivities } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { ModelActivities, RecordActivities } from '../activities';
 import type { AgentLimits } from '../core/agent';
 import { addCost } from '../core/model';
@@ -25,6 +25,7 @@ import {
   type IterationOutcome,
   type TaskScalingResult,
 } from '../core/pdr';
+import type { RolloutResult } from '../core/rollout';
 import type { ModelRetry, ScalingSettings } from '../core/settings';
 import type { TaskRef } from '../core/task';
 import { modelOptions, recordOptions } from './activityOptions';
@@ -42,6 +43,19 @@ export interface TaskScalingInput {
   wallTimeSec: number;
   modelRetry: ModelRetry;
 }
+
+/** Where a task workflow stands, for `status` and `watch` while its rollouts finish. */
+export interface TaskProgress {
+  taskId: string;
+  iteration: number;
+  rolloutsPlanned: number;
+  rolloutsDone: number;
+  rolloutsPassed: number;
+  /** Dollars so far over all stages; null when a model has no price. */
+  costUsd: number | null;
+}
+
+export const taskProgressQuery = defineQuery<TaskProgress>('taskProgress');
 
 const record = proxyActivities<RecordActivities>(recordOptions);
 
@@ -66,17 +80,37 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
   const cost = emptyCost();
   const iterations: IterationOutcome[] = [];
   let previous: IterationOutcome | undefined;
+  const progress = { iteration: 0, rolloutsDone: 0, rolloutsPassed: 0, agentCost: 0 as number | null };
+  setHandler(taskProgressQuery, () => ({
+    taskId: task.id,
+    iteration: progress.iteration,
+    rolloutsPlanned: s.n * s.iterations,
+    rolloutsDone: progress.rolloutsDone,
+    rolloutsPassed: progress.rolloutsPassed,
+    costUsd: [cost.agent, progress.agentCost, cost.summary, cost.judge].reduce<number | null>(addCost, 0),
+  }));
+  const counted = (r: RolloutResult) => {
+    progress.rolloutsDone++;
+    if (r.passed) progress.rolloutsPassed++;
+    progress.agentCost = addCost(progress.agentCost, r.costUsd);
+    return r;
+  };
 
   for (let t = 0; t < s.iterations; t++) {
+    progress.iteration = t;
     const ids = iterationRolloutIds(s, t);
     const contexts = ids.map((_, i) => contextFor(s, previous, i, random));
     const rollouts = await Promise.all(
-      ids.map(
-        (rolloutId, i) =>
-          done.get(rolloutId) ?? runRolloutChild({ ...rolloutBase(input, image), rolloutId, contextFrom: contexts[i] }),
+      ids.map((rolloutId, i) =>
+        // A continued run skips rollouts that already have results.
+        (done.has(rolloutId)
+          ? Promise.resolve(done.get(rolloutId)!)
+          : runRolloutChild({ ...rolloutBase(input, image), rolloutId, contextFrom: contexts[i] })
+        ).then(counted),
       ),
     );
     cost.agent = addCost(cost.agent, agentCost(rollouts));
+    progress.agentCost = 0; // now in cost.agent
 
     // Summaries: what the judge compares and what the next iteration reads.
     if (needsSummaries(s, t)) {
