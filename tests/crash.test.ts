@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { readJson } from '../runtime/artifacts';
 import { runFolder } from '../runtime/runFolder';
 import { PROJECT_ROOT } from '../runtime/config';
+import { getDocker } from '../runtime/docker';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import type { TaskVerdict } from '../core/validation';
 import { EXAMPLES, FIXTURES, testConfig } from './helpers';
@@ -59,17 +60,26 @@ describe('worker crash', () => {
       ],
       log('client'),
     );
-    // Waits until the slow oracle's solution runs in try `tryNo` (solve.sh sleeps 6 s).
+    // Waits until the slow oracle's solution runs in try `tryNo` (solve.sh sleeps 6 s): its
+    // container exists and the script's `sleep` shows in the container's processes. (A fixed pause
+    // after the container appears is not enough on a loaded machine: the step may not have begun.)
     const oracleRunning = async (tryNo: number) => {
-      await until(`the slow oracle container, try ${tryNo}`, async () => {
+      await until(`the slow oracle's solution running, try ${tryNo}`, async () => {
         const boxes = await listSandboxes({
           [LABEL.run]: runId,
           [LABEL.task]: 'slow-oracle',
           [LABEL.attempt]: 'oracle',
         });
-        return boxes.some((b) => b.name.includes(`-oracle-${tryNo}-`)) ? boxes : undefined;
+        const box = boxes.find((b) => b.name.includes(`-oracle-${tryNo}-`));
+        if (!box) return undefined;
+        const top = await getDocker()
+          .getContainer(box.name)
+          .top()
+          .catch(() => undefined);
+        return (top?.Processes as string[][] | undefined)?.some((p) => p.some((field) => /\bsleep 6\b/.test(field)))
+          ? box
+          : undefined;
       });
-      await new Promise((r) => setTimeout(r, 1500));
     };
 
     // 1. A graceful stop: the worker exits on SIGTERM and takes its containers with it.
