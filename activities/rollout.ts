@@ -97,7 +97,9 @@ export function createRolloutActivities(
       if (done) return summarize(done, false);
 
       const { prompt, messages } = conversationFor(p, input.step);
-      const reply = await withHeartbeat(() => model().complete({ system: prompt.system, messages })).catch((e) => {
+      const reply = await withHeartbeat(() =>
+        model().complete({ system: prompt.system, messages, sampling: config.model.sampling.agent }),
+      ).catch((e) => {
         throw toFailure(e);
       });
       const parsed = parseReply(reply.text, reply.stopReason);

@@ -74,7 +74,9 @@ export function createScalingActivities(config: Config, model: () => ModelClient
       let cost: number | null = 0;
       let stored: StoredSummary | undefined;
       for (let attempt = 1; attempt <= config.scaling.summaryAttempts && !stored; attempt++) {
-        const reply = await withHeartbeat(() => model().complete({ system: SUMMARY_SYSTEM, messages })).catch((e) => {
+        const reply = await withHeartbeat(() =>
+          model().complete({ system: SUMMARY_SYSTEM, messages, sampling: config.model.sampling.summariser }),
+        ).catch((e) => {
           throw toFailure(e);
         });
         cost = addCost(cost, reply.costUsd);
@@ -162,7 +164,9 @@ export function createScalingActivities(config: Config, model: () => ModelClient
       let cost: number | null = 0;
       let choice: string | null = null;
       for (let attempt = 1; attempt <= 2 && choice === null; attempt++) {
-        const reply = await withHeartbeat(() => model().complete({ system: JUDGE_SYSTEM, messages })).catch((e) => {
+        const reply = await withHeartbeat(() =>
+          model().complete({ system: JUDGE_SYSTEM, messages, sampling: config.model.sampling.judge }),
+        ).catch((e) => {
           throw toFailure(e);
         });
         cost = addCost(cost, reply.costUsd);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../core/config';
 import { renderRunReport, type RunReport } from '../core/report';
+import { resultShapingSettings } from '../core/resultSettings';
 import { SA } from '../core/searchAttributes';
 import { describeSettings, runSettings, type RunSettings, type SettingsOptions } from '../core/settings';
 import { taskRef, type Task } from '../core/task';
@@ -63,6 +64,7 @@ export async function startRun(
       note: input.note,
       settings,
       agent: config.agent,
+      resultSettings: resultShapingSettings(config),
       datasets: input.datasets?.map((d) => path.resolve(d)),
       createdAt: new Date().toISOString(),
     });
