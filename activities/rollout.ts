@@ -140,7 +140,7 @@ export function createRolloutActivities(
             timeoutSec: agent.commandTimeoutSec,
             outputCapBytes: config.sandbox.outputCapBytes,
           });
-          const sub = parseSubmission(r.output);
+          const sub = parseSubmission(r.output, r.exitCode);
           const obs: StoredObservation = {
             step: input.step,
             command,
@@ -206,19 +206,29 @@ export function createRolloutActivities(
             if (!input.containerId) throw new Error('no container to evaluate');
             return evaluateContainer(t, input.containerId, logDir);
           }
-          // As in mini-swe-agent, only a submission counts: a rollout that hit a limit has an empty patch.
+          // As in mini-swe-agent, only a submission counts (a rollout that hit a limit has an empty
+          // patch), and the patch is what was submitted: the output after the sentinel of the
+          // submitting command (`cat patch.txt`). That output was capped in the observation, so
+          // the command runs again here, uncapped, in the container in its final state.
           let patch = '';
           if (input.submitted && input.containerId) {
+            const command = completedSteps(p)
+              .map((s) => s.observation)
+              .find((o) => o.submitted)?.command;
+            if (command === undefined) throw new Error(`${p.dir}: submitted, but no submitting step is stored`);
             const r = await execInSandbox({
               containerId: input.containerId,
-              command: 'git add -A && git diff --cached',
+              command,
               cwd: t.workdir ?? '/testbed',
+              env: t.env,
+              user: t.agent.user,
               timeoutSec: 120,
               outputCapBytes: 50_000_000,
             });
-            if (r.exitCode !== 0)
-              throw new Error(`collecting the patch failed (exit ${r.exitCode}): ${r.output.slice(-500)}`);
-            patch = r.output;
+            const sub = parseSubmission(r.output, r.exitCode);
+            if (!sub.submitted)
+              throw new Error(`re-reading the submission failed (exit ${r.exitCode}): ${r.output.slice(-500)}`);
+            patch = sub.submission;
             writeFileAtomic(p.patch, patch);
           } else if (input.submitted) {
             patch = readTextIfExists(p.patch) ?? '';

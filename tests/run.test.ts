@@ -14,7 +14,7 @@ import type { RolloutResult } from '../core/rollout';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import { runSettings } from '../core/settings';
 import { startMessagesApiDouble, type DoubleReplyFn, type MessagesApiDouble } from '../scripted-model/messagesApi';
-import { scriptedAgent, type Behaviour } from '../scripted-model/scriptedAgent';
+import { REPRO_SCRIPT, scriptedAgent, type Behaviour } from '../scripted-model/scriptedAgent';
 import { EXAMPLES } from './helpers';
 import { closeTestClient, doubleConfig, startRun } from './runHarness';
 
@@ -105,6 +105,13 @@ describe('run, strategy sample', () => {
     );
     expect(Object.keys(preds)).toEqual([swe.id]);
     expect(preds[swe.id]!.model_patch).toBe(readFileSync(rolloutFolder(runDir, swe.id, 'it0-r0').patch, 'utf8'));
+    // The patch is the submission (the patch file the agent wrote), not the whole worktree: the
+    // reproduction script and the patch file itself are not in it.
+    const solver = results(swe.id).find((r) => r.passed)!;
+    const solved = readFileSync(rolloutFolder(runDir, swe.id, solver.rolloutId).patch, 'utf8');
+    expect(solved).toMatch(/^diff --git/);
+    expect(solved).not.toContain(REPRO_SCRIPT);
+    expect(solved).not.toContain('patch.txt');
     expect(preds[swe.id]!.model_name_or_path).toBe('claude-test');
     expect(readFileSync(runFolder(runDir).table, 'utf8')).toMatch(/pass@1 50\.0%/);
 
