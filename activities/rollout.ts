@@ -78,7 +78,7 @@ export function createRolloutActivities(
       });
       writeJson(p.prompt, {
         system: agent.templates.system,
-        instance: instancePrompt(task(input), agent, contextText(summaries)),
+        instance: instancePrompt(task(input), agent, contextText(summaries, config.scaling.templates.summary)),
         contextFrom: input.contextFrom ?? [],
         model: config.model.name,
       });

@@ -2,6 +2,8 @@
 // is a working configuration. Loaded from YAML by runtime/config.ts.
 import { z } from 'zod';
 import { AgentConfigSchema } from './agent';
+import { JudgeTemplatesSchema } from './judge';
+import { SummaryTemplatesSchema } from './summary';
 
 const SwebenchRecipeSchema = z.object({
   /** A local git repository (folder or bundle file) holding the project's history. */
@@ -144,6 +146,10 @@ export const ConfigSchema = z.object({
       trajectoryChars: z.number().int().positive().default(120_000),
       /** Tries to get a schema-valid summary before falling back to a plain one. */
       summaryAttempts: z.number().int().positive().default(3),
+      /** The summariser's and the judge's prompts (defaults: core/summary.ts, core/judge.ts). */
+      templates: z
+        .object({ summary: SummaryTemplatesSchema.prefault({}), judge: JudgeTemplatesSchema.prefault({}) })
+        .prefault({}),
     })
     .prefault({}),
   validate: z
