@@ -1,6 +1,7 @@
 // `agentscale run`: rollouts of an agent on every task, evaluated with the hidden tests. The same
 // command with the same --run-id continues the run: a running run is attached to, a finished one
 // is reported, and one that failed or was terminated starts again, skipping finished rollouts.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -64,7 +65,7 @@ export async function startRun(
       note: input.note,
       settings,
       agent: config.agent,
-      resultSettings: resultShapingSettings(config),
+      resultSettings: resultShapingSettings(config, (text) => createHash('sha256').update(text).digest('hex')),
       datasets: input.datasets?.map((d) => path.resolve(d)),
       createdAt: new Date().toISOString(),
     });

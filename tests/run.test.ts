@@ -1,11 +1,13 @@
 // `run` end to end: rollouts of a scripted agent on real containers through the real Temporal
 // server. The model is the one stand-in: the real Anthropic SDK talks to the local Messages-API
 // test double (tests/doubles), scripted per task.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../core/config';
+import { ConfigSchema, type Config } from '../core/config';
+import { resultShapingSettings, type ResultShapingSettings } from '../core/resultSettings';
 import type { Task } from '../core/task';
 import { loadDatasets } from '../datasets';
 import { readJson } from '../runtime/artifacts';
@@ -38,6 +40,8 @@ afterAll(async () => {
   await double?.close();
   delete process.env.ANTHROPIC_API_KEY;
 });
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 const modelConfig = (name: string, extra: Record<string, unknown> = {}) => doubleConfig(double, name, extra);
 
@@ -115,6 +119,23 @@ describe('run, strategy sample', () => {
     expect(preds[swe.id]!.model_name_or_path).toBe('claude-test');
     expect(readFileSync(runFolder(runDir).table, 'utf8')).toMatch(/pass@1 50\.0%/);
 
+    // run.json holds every setting that shapes a result, among them that Claude was sent no sampling.
+    const shaping = readJson<{ resultSettings: ResultShapingSettings }>(runFolder(runDir).run).resultSettings;
+    expect(shaping).toEqual(resultShapingSettings(config, sha256));
+    expect(shaping).toMatchObject({
+      model: { provider: 'anthropic', name: 'claude-test', maxTokens: 1024 },
+      sampling: {
+        sent: false,
+        note: expect.stringContaining('2026-10-21'),
+        configured: { agent: { temperature: 1, topP: null } },
+        effective: { agent: { temperature: null, topP: null }, judge: { temperature: null, topP: null } },
+      },
+      agent: { outputCapBytes: config.sandbox.outputCapBytes },
+      scaling: { trajectoryChars: config.scaling.trajectoryChars, summaryAttempts: config.scaling.summaryAttempts },
+    });
+    expect(shaping.prompts['agent.templates.swebenchInstance']).toBe(sha256(config.agent.templates.swebenchInstance));
+    expect(double.calls.every((c) => c.request?.temperature === undefined)).toBe(true);
+
     // The key reached the model API and nothing else: not one workflow history holds it.
     expect(double.calls.some((c) => c.request?.apiKey === API_KEY)).toBe(true);
     let histories = 0;
@@ -177,5 +198,28 @@ describe('run, strategy sample', () => {
     // Retries waited for retry-after (1 s) between attempts.
     const stamps = calls.map((c) => c.at);
     expect(stamps[3]! - stamps[0]!).toBeGreaterThanOrEqual(2900);
+  });
+});
+
+describe('run.json', () => {
+  it('hashes every prompt template, so a changed prompt shows, and records the limits that shape results', () => {
+    const base = ConfigSchema.parse({});
+    const a = resultShapingSettings(base, sha256);
+    expect(Object.keys(a.prompts).sort()).toEqual(
+      [
+        ...['system', 'instance', 'swebenchInstance', 'observation', 'timeout', 'formatError', 'truncated'].map(
+          (k) => `agent.templates.${k}`,
+        ),
+        ...['system', 'instance', 'retry', 'context'].map((k) => `scaling.templates.summary.${k}`),
+        ...['system', 'instance', 'retry'].map((k) => `scaling.templates.judge.${k}`),
+      ].sort(),
+    );
+    const judged = ConfigSchema.parse({ scaling: { templates: { judge: { instance: 'Pick one: {{attempts}}' } } } });
+    const b = resultShapingSettings(judged, sha256);
+    const changed = Object.keys(a.prompts).filter((k) => a.prompts[k] !== b.prompts[k]);
+    expect(changed).toEqual(['scaling.templates.judge.instance']);
+    // The default sampling is the APIs' own (temperature 1), never greedy; openai sends it.
+    const openai = resultShapingSettings(ConfigSchema.parse({ model: { provider: 'openai' } }), sha256);
+    expect(openai.sampling).toMatchObject({ sent: true, effective: { agent: { temperature: 1, topP: null } } });
   });
 });
