@@ -57,18 +57,29 @@ export interface ExecSummary {
   outputBytes: number;
 }
 
-/** The diff of everything the agent changed in the repository, stored as the rollout's patch. */
+/**
+ * The rollout's answer, stored as its patch: as in mini-swe-agent, what the agent submitted, i.e.
+ * the output after the sentinel of its submitting command (`cat patch.txt`). That output was capped
+ * in the observation, so the command runs again here, uncapped, in the container's final state.
+ */
 async function collect(t: Task, containerId: string, p: RolloutFolder): Promise<string> {
+  const command = completedSteps(p)
+    .map((s) => s.observation)
+    .find((o) => o.submitted)?.command;
+  if (command === undefined) throw new Error(`${p.dir}: submitted, but no submitting step is stored`);
   const r = await execInSandbox({
     containerId,
-    command: 'git add -A && git diff --cached',
+    command,
     cwd: t.workdir ?? '/testbed',
+    env: t.env,
+    user: t.agent.user,
     timeoutSec: 120,
     outputCapBytes: 50_000_000,
   });
-  if (r.exitCode !== 0) throw new Error(`collecting the patch failed (exit ${r.exitCode}): ${r.output.slice(-500)}`);
-  writeFileAtomic(p.patch, r.output);
-  return r.output;
+  const sub = parseSubmission(r.output, r.exitCode);
+  if (!sub.submitted) throw new Error(`re-reading the submission failed (exit ${r.exitCode}): ${r.output.slice(-500)}`);
+  writeFileAtomic(p.patch, sub.submission);
+  return sub.submission;
 }
 
 export function createRolloutActivities(
@@ -93,7 +104,7 @@ export function createRolloutActivities(
       });
       writeJson(p.prompt, {
         system: agent.templates.system,
-        instance: instancePrompt(task(input), agent, contextText(summaries)),
+        instance: instancePrompt(task(input), agent, contextText(summaries, config.scaling.templates.summary)),
         contextFrom: input.contextFrom ?? [],
         model: config.model.name,
       });
@@ -113,7 +124,9 @@ export function createRolloutActivities(
       if (done) return summarize(done, false);
 
       const { prompt, messages } = conversationFor(p, input.step);
-      const reply = await withHeartbeat(() => model().complete({ system: prompt.system, messages })).catch((e) => {
+      const reply = await withHeartbeat(() =>
+        model().complete({ system: prompt.system, messages, sampling: config.model.sampling.agent }),
+      ).catch((e) => {
         throw toFailure(e);
       });
       const parsed = parseReply(reply.text, reply.stopReason);
@@ -154,7 +167,7 @@ export function createRolloutActivities(
             timeoutSec: agent.commandTimeoutSec,
             outputCapBytes: config.sandbox.outputCapBytes,
           });
-          const sub = parseSubmission(r.output);
+          const sub = parseSubmission(r.output, r.exitCode);
           const obs: StoredObservation = {
             step: input.step,
             command,

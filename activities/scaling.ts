@@ -4,14 +4,14 @@
 // run folder, so a retry never pays twice for a finished call.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { JUDGE_SYSTEM, judgePrompt, parseJudgeAnswer, type JudgeCandidate } from '../core/judge';
+import { judgePrompt, judgeRetryMessage, parseJudgeAnswer, type JudgeCandidate } from '../core/judge';
 import { addCost, addUsage, emptyUsage, type ChatMessage, type Usage } from '../core/model';
 import {
   parseSummary,
   renderSummary,
   renderTrajectory,
-  SUMMARY_SYSTEM,
   summaryPrompt,
+  summaryRetryMessage,
   type Summary,
 } from '../core/summary';
 import type { Config } from '../core/config';
@@ -85,6 +85,7 @@ export function stageTokens(runDir: string, outcomes: TaskScalingResult[], selec
 
 export function createScalingActivities(config: Config, model: () => ModelClient) {
   const budget = config.scaling.trajectoryChars;
+  const { summary: summaryTemplates, judge: judgeTemplates } = config.scaling.templates;
 
   return {
     async summarize(input: {
@@ -104,13 +105,18 @@ export function createScalingActivities(config: Config, model: () => ModelClient
         )?.exitStatus ?? 'unknown';
       const steps = trajectorySteps(input.runDir, input.taskId, input.rolloutId);
       const messages: ChatMessage[] = [
-        { role: 'user', content: summaryPrompt(task.instruction, renderTrajectory(steps, budget), exitStatus) },
+        {
+          role: 'user',
+          content: summaryPrompt(task.instruction, renderTrajectory(steps, budget), exitStatus, summaryTemplates),
+        },
       ];
       let cost: number | null = 0;
       let usage = emptyUsage();
       let stored: StoredSummary | undefined;
       for (let attempt = 1; attempt <= config.scaling.summaryAttempts && !stored; attempt++) {
-        const reply = await withHeartbeat(() => model().complete({ system: SUMMARY_SYSTEM, messages })).catch((e) => {
+        const reply = await withHeartbeat(() =>
+          model().complete({ system: summaryTemplates.system, messages, sampling: config.model.sampling.summariser }),
+        ).catch((e) => {
           throw toFailure(e);
         });
         cost = addCost(cost, reply.costUsd);
@@ -131,7 +137,7 @@ export function createScalingActivities(config: Config, model: () => ModelClient
             { role: 'assistant', content: reply.text },
             {
               role: 'user',
-              content: `That summary is not valid: ${parsed.error}. Reply again with the JSON object only.`,
+              content: summaryRetryMessage(parsed.error, summaryTemplates),
             },
           );
         }
@@ -196,13 +202,15 @@ export function createScalingActivities(config: Config, model: () => ModelClient
               ),
       }));
       const messages: ChatMessage[] = [
-        { role: 'user', content: judgePrompt(task.instruction, candidates, input.judgeInput) },
+        { role: 'user', content: judgePrompt(task.instruction, candidates, input.judgeInput, judgeTemplates) },
       ];
       let cost: number | null = 0;
       let usage = emptyUsage();
       let choice: string | null = null;
       for (let attempt = 1; attempt <= 2 && choice === null; attempt++) {
-        const reply = await withHeartbeat(() => model().complete({ system: JUDGE_SYSTEM, messages })).catch((e) => {
+        const reply = await withHeartbeat(() =>
+          model().complete({ system: judgeTemplates.system, messages, sampling: config.model.sampling.judge }),
+        ).catch((e) => {
           throw toFailure(e);
         });
         cost = addCost(cost, reply.costUsd);
@@ -213,7 +221,7 @@ export function createScalingActivities(config: Config, model: () => ModelClient
             { role: 'assistant', content: reply.text },
             {
               role: 'user',
-              content: `Please end with exactly one of ${candidates.map((_, i) => `<answer>${String.fromCharCode(65 + i)}</answer>`).join(', ')}.`,
+              content: judgeRetryMessage(candidates, judgeTemplates),
             },
           );
         }

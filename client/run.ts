@@ -1,11 +1,13 @@
 // `agentscale run`: rollouts of an agent on every task, evaluated with the hidden tests. The same
 // command with the same --run-id continues the run: a running run is attached to, a finished one
 // is reported, and one that failed or was terminated starts again, skipping finished rollouts.
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../core/config';
 import { renderRunReport, type RunReport } from '../core/report';
+import { resultShapingSettings } from '../core/resultSettings';
 import { SA } from '../core/searchAttributes';
 import { describeSettings, runSettings, type RunSettings, type SettingsOptions } from '../core/settings';
 import { taskRef, type Task } from '../core/task';
@@ -67,6 +69,7 @@ export async function startRun(
       note: input.note,
       settings,
       agent: config.agent,
+      resultSettings: resultShapingSettings(config, (text) => createHash('sha256').update(text).digest('hex')),
       datasets: input.datasets?.map((d) => path.resolve(d)),
       createdAt: new Date().toISOString(),
     });

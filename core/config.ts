@@ -2,6 +2,8 @@
 // is a working configuration. Loaded from YAML by runtime/config.ts.
 import { z } from 'zod';
 import { AgentConfigSchema } from './agent';
+import { JudgeTemplatesSchema } from './judge';
+import { SummaryTemplatesSchema } from './summary';
 
 const SwebenchRecipeSchema = z.object({
   /** A local git repository (folder or bundle file) holding the project's history. */
@@ -26,6 +28,13 @@ const PricesSchema = z.object({
 });
 export type Prices = z.infer<typeof PricesSchema>;
 
+/** Sampling of one role's requests; topP unset is not sent (the API's default, 1). */
+export const SamplingSchema = z.object({
+  temperature: z.number().min(0).max(2).default(1),
+  topP: z.number().gt(0).max(1).optional(),
+});
+export type Sampling = z.infer<typeof SamplingSchema>;
+
 export const ModelConfigSchema = z.object({
   /** `anthropic`: the Messages API; `openai`: any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp). */
   provider: z.enum(['anthropic', 'openai']).default('anthropic'),
@@ -35,10 +44,23 @@ export const ModelConfigSchema = z.object({
   /** Name of the environment variable holding the key; the key itself never appears in config. */
   apiKeyEnv: z.string().optional(),
   /**
-   * Sent to `openai` endpoints only: the Messages API version the installed Anthropic SDK speaks
-   * (2026-10-21) rejects sampling parameters, so Claude runs at its own default.
+   * Sampling per role, sent with each request where the API takes it (core/model.ts,
+   * SAMPLING_ACCEPTED). Default temperature 1 (top_p unset, i.e. 1): the APIs' own default, the
+   * distribution the models are tuned to sample from, and what makes N rollouts and V votes
+   * independent draws; at 0 they collapse into near-copies and pass@N and voting lose their point
+   * (mini-swe-agent dropped its temperature 0 from its SWE-bench configs for the same reason).
    */
-  temperature: z.number().min(0).max(2).default(0),
+  sampling: z
+    .object({
+      agent: SamplingSchema.prefault({}),
+      summariser: SamplingSchema.prefault({}),
+      judge: SamplingSchema.prefault({}),
+    })
+    .prefault({}),
+  /** Moved: a config that still sets it fails loudly instead of being ignored. */
+  temperature: z
+    .never({ error: 'model.temperature is now per role: model.sampling.{agent,summariser,judge}.temperature' })
+    .optional(),
   maxTokens: z.number().int().positive().default(4096),
   /** Per request; a call that takes longer is retried. */
   timeoutSec: z.number().positive().default(600),
@@ -124,6 +146,10 @@ export const ConfigSchema = z.object({
       trajectoryChars: z.number().int().positive().default(120_000),
       /** Tries to get a schema-valid summary before falling back to a plain one. */
       summaryAttempts: z.number().int().positive().default(3),
+      /** The summariser's and the judge's prompts (defaults: core/summary.ts, core/judge.ts). */
+      templates: z
+        .object({ summary: SummaryTemplatesSchema.prefault({}), judge: JudgeTemplatesSchema.prefault({}) })
+        .prefault({}),
     })
     .prefault({}),
   validate: z

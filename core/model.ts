@@ -1,16 +1,36 @@
 // What the rest of the system knows about a language model: a conversation in, a reply with its
 // usage and cost out. Providers are adapters behind this (runtime/model.ts).
-import type { Prices } from './config';
+import type { ModelConfig, Prices, Sampling } from './config';
 
 export interface ChatMessage {
   role: 'user' | 'assistant';
   content: string;
 }
 
+/** Who is asking: each role has its own sampling (config model.sampling). */
+export const MODEL_ROLES = ['agent', 'summariser', 'judge'] as const;
+export type ModelRole = (typeof MODEL_ROLES)[number];
+
 export interface ModelRequest {
   system: string;
   messages: ChatMessage[];
+  /** The role's sampling; a provider whose API refuses these leaves them out (SAMPLING_ACCEPTED). */
+  sampling?: Sampling;
 }
+
+/**
+ * Whether a provider's API takes temperature and top_p. Anthropic's does not: @anthropic-ai/sdk
+ * 1.x sends `anthropic-version: 2026-10-21`, which removed temperature, top_p and top_k from the
+ * Messages API (a 400 "Extra inputs are not permitted", even at their default values; the SDK's
+ * MessageCreateParams no longer has them), so Claude samples at its fixed default of 1.
+ */
+export const SAMPLING_ACCEPTED: Record<ModelConfig['provider'], { sent: boolean; why?: string }> = {
+  anthropic: {
+    sent: false,
+    why: 'Messages API version 2026-10-21 (sent by @anthropic-ai/sdk 1.x) rejects temperature and top_p; the model samples at its default (temperature 1)',
+  },
+  openai: { sent: true },
+};
 
 /** A language model as agent, summariser and judge see it; providers implement it (runtime/model/). */
 export interface ModelClient {

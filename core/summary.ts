@@ -1,10 +1,12 @@
 // Structured summaries of rollouts (method.md, piece 2): the same model that acted distils a
 // trajectory into what was tried, decided, changed and checked, how far it got and what went
-// wrong. Summaries are what the judge compares and what the next PDR iteration is given.
+// wrong. Summaries are what the judge compares and what the next PDR iteration is given. The
+// prompts are templates in the config (scaling.templates.summary); their defaults are here.
 //
 // Blindness is structural: a summary is made from the trajectory alone (the prompt, the agent's
 // replies, the command outputs it saw), and nothing here has a field for test results.
 import { z } from 'zod';
+import { render } from './agent';
 
 export const SummarySchema = z.object({
   hypotheses: z.array(z.string()).describe('hypotheses about the cause or the approach, in the order tried'),
@@ -12,7 +14,9 @@ export const SummarySchema = z.object({
   changes: z.array(z.string()).describe('what was changed: files, functions, commands that altered state'),
   verification: z.array(z.string()).describe('how the changes were checked, and what the checks showed'),
   progress: z.string().describe('how far the attempt got: done, partly done, stuck; one or two sentences'),
-  failureModes: z.array(z.string()).describe('errors, dead ends and wrong turns met'),
+  failureModes: z
+    .array(z.string())
+    .describe('how approaches failed: the errors hit and the approaches that did not work, with why'),
   openIssues: z.array(z.string()).describe('what remains uncertain or undone'),
 });
 export type Summary = z.infer<typeof SummarySchema>;
@@ -70,21 +74,55 @@ const FIELDS = Object.entries(SummarySchema.shape)
 export const SUMMARY_SYSTEM =
   'You distil the trajectories of coding agents into structured summaries. You are precise and brief, and you report only what the trajectory shows.';
 
-export function summaryPrompt(instruction: string, trajectory: string, exitStatus: string): string {
-  return `An agent worked on the task below. Summarise its attempt so that another engineer can learn from it without reading the trajectory.
+// What a summary keeps and what it drops, without overlap: a hypothesis that proved wrong is kept
+// (with the failure mode it hit); dropped are raw output, repeated exploration and dead ends,
+// meaning exploration that led nowhere, not approaches that failed.
+export const SummaryTemplatesSchema = z.object({
+  system: z.string().default(SUMMARY_SYSTEM),
+  /** `{{task}}`, `{{trajectory}}`, `{{exit_status}}`, `{{fields}}` (the JSON fields, from the schema). */
+  instance: z.string()
+    .default(`An agent worked on the task below. Summarise its attempt so that another engineer can learn from it without reading the trajectory.
 
 <task>
-${instruction.trim()}
+{{task}}
 </task>
 
-<trajectory exit_status="${exitStatus}">
-${trajectory}
+<trajectory exit_status="{{exit_status}}">
+{{trajectory}}
 </trajectory>
 
-Keep the hypotheses tried, key decisions, what was changed, how it was checked, how far it got, and the failure modes hit. Drop raw terminal output, repeated exploration and dead ends that taught nothing.
+Keep the hypotheses tried, key decisions, what was changed, how it was checked, how far it got, and the failure modes hit. Leave out raw terminal output, repeated exploration and dead ends (looking in places that turned out to be irrelevant). A hypothesis that proved wrong is not a dead end: keep it, with the failure mode it hit.
 
 Reply with one JSON object in a \`\`\`json block, with exactly these fields:
-${FIELDS}`;
+{{fields}}`),
+  /** Sent after an invalid summary; `{{error}}` says what is wrong. */
+  retry: z.string().default('That summary is not valid: {{error}}. Reply again with the JSON object only.'),
+  /** What a PDR rollout is given in its first prompt; `{{attempts}}`: the summaries, each in a <prior_attempt> tag. */
+  context: z.string().default(`<prior_attempts>
+Summaries of earlier, independent attempts at this task follow. They may be wrong or incomplete: use what helps, avoid what failed, and check everything yourself.
+
+{{attempts}}
+</prior_attempts>`),
+});
+export type SummaryTemplates = z.infer<typeof SummaryTemplatesSchema>;
+const DEFAULTS: SummaryTemplates = SummaryTemplatesSchema.parse({});
+
+export function summaryPrompt(
+  instruction: string,
+  trajectory: string,
+  exitStatus: string,
+  templates: SummaryTemplates = DEFAULTS,
+): string {
+  return render(templates.instance, {
+    task: instruction.trim(),
+    trajectory,
+    exit_status: exitStatus,
+    fields: FIELDS,
+  });
+}
+
+export function summaryRetryMessage(error: string, templates: SummaryTemplates = DEFAULTS): string {
+  return render(templates.retry, { error });
 }
 
 /** Reads the JSON object of a summariser's reply; the error says what to fix on a retry. */
@@ -107,14 +145,10 @@ export function parseSummary(text: string): { ok: true; summary: Summary } | { o
 }
 
 /** What a PDR rollout is given in its first prompt: the summaries of selected earlier attempts. */
-export function contextText(summaries: readonly string[]): string {
+export function contextText(summaries: readonly string[], templates: SummaryTemplates = DEFAULTS): string {
   if (summaries.length === 0) return '';
   const shown = summaries.map((s, i) => `<prior_attempt index="${i + 1}">\n${s.trim()}\n</prior_attempt>`).join('\n\n');
-  return `<prior_attempts>
-Summaries of earlier, independent attempts at this task follow. They may be wrong or incomplete: use what helps, avoid what failed, and check everything yourself.
-
-${shown}
-</prior_attempts>`;
+  return render(templates.context, { attempts: shown });
 }
 
 const list = (xs: string[]) => (xs.length ? xs.map((x) => `- ${x}`).join('\n') : '- (none)');

@@ -18,6 +18,7 @@ export interface DoubleRequest {
   messages: { role: string; content: string }[];
   maxTokens: number | undefined;
   temperature: number | undefined;
+  topP: number | undefined;
   /** The key as sent (x-api-key or Authorization: Bearer), so tests can assert where it went. */
   apiKey: string | undefined;
   /** Position of this request among all requests the double received, from 0. */
@@ -367,6 +368,7 @@ function request(
 ): DoubleRequest {
   const conversationKey = createHash('sha256').update(JSON.stringify({ system, messages })).digest('hex').slice(0, 16);
   const temperature = typeof body.temperature === 'number' ? body.temperature : undefined;
+  const topP = typeof body.top_p === 'number' ? body.top_p : undefined;
   return {
     provider,
     model: body.model as string,
@@ -374,6 +376,7 @@ function request(
     messages,
     maxTokens,
     temperature,
+    topP,
     apiKey,
     callIndex,
     conversationKey,

@@ -4,7 +4,7 @@
 // first prompt, so the first call of each conversation is assigned the next behaviour in turn and
 // tags its reply; later calls read the tag back from the conversation.
 import { readFileSync } from 'node:fs';
-import { SUBMIT_SENTINEL, submitCommand } from '../core/agent';
+import { PATCH_FILE, SUBMIT_SENTINEL, submitCommand } from '../core/agent';
 import { JUDGE_SYSTEM } from '../core/judge';
 import { SUMMARY_SYSTEM } from '../core/summary';
 import type { Task } from '../core/task';
@@ -26,13 +26,27 @@ export function solutionCommand(task: Task): string {
   throw new Error(`${task.id} has no reference solution to script`);
 }
 
+/** The reproduction script a solving SWE-bench rollout writes and leaves out of its patch. */
+export const REPRO_SCRIPT = 'reproduce_issue.py';
+
+/** How the agent submits: on SWE-bench, the patch file first, then the submission (core/agent.ts). */
+function submitSteps(task: Task): string[] {
+  return task.verifier.kind === 'swebench' ? [`git diff > ${PATCH_FILE}`, submitCommand(task)] : [submitCommand(task)];
+}
+
 /** Commands of each behaviour, in turn; the last one repeats. */
 function plan(b: Behaviour, task: Task): string[] {
   switch (b) {
     case 'solve':
-      return ['ls -la', solutionCommand(task), submitCommand(task)];
+      // On SWE-bench it also leaves a reproduction script behind, which its patch must not hold.
+      return [
+        'ls -la',
+        solutionCommand(task),
+        ...(task.verifier.kind === 'swebench' ? [`printf 'print("repro")\\n' > ${REPRO_SCRIPT}`] : []),
+        ...submitSteps(task),
+      ];
     case 'giveUp':
-      return ['ls -la', submitCommand(task)];
+      return ['ls -la', ...submitSteps(task)];
     case 'wander':
       return ['ls -la', 'pwd', 'echo still looking'];
     case 'chatty':

@@ -472,7 +472,7 @@ async function baselineRollout(
     let cost: number | null = 0;
     while (!exitStatus) {
       t = now();
-      const reply = await model.complete({ system, messages });
+      const reply = await model.complete({ system, messages, sampling: config.model.sampling.agent });
       times.model.push(now() - t);
       steps++;
       cost = cost === null || reply.costUsd === null ? null : cost + reply.costUsd;
@@ -498,7 +498,7 @@ async function baselineRollout(
         });
         times.exec.push(now() - t);
         messages.push({ role: 'user', content: observationMessage(r, parsed.command, agent) });
-        if (parseSubmission(r.output).submitted) {
+        if (parseSubmission(r.output, r.exitCode).submitted) {
           exitStatus = 'Submitted';
           break;
         }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   AgentConfigSchema,
+  formatErrorMessage,
   instancePrompt,
   limitReached,
   observationMessage,
@@ -28,6 +29,21 @@ describe('replies', () => {
     expect(parseReply(`${block('ls')}\n${block('pwd')}`)).toMatchObject({ kind: 'format_error', count: 2 });
     expect(parseReply('```python\nprint(1)\n```')).toMatchObject({ kind: 'format_error', count: 0 });
     expect(parseReply('THOUGHT: long...', 'max_tokens')).toMatchObject({ kind: 'format_error', truncated: true });
+    // mini-swe-agent counts blocks, nothing else: one empty block is still one action.
+    expect(parseReply('```bash\n\n```')).toEqual({ kind: 'action', command: '' });
+  });
+
+  it("format errors get mini-swe-agent's message; a cut reply is told it was cut, whatever it holds", () => {
+    const none = formatErrorMessage({ kind: 'format_error', count: 0, truncated: false }, config);
+    expect(none).toMatch(/^Format error:\n\n<error>\nExpected exactly 1 action, found 0\.\n<\/error>/);
+    expect(none).toContain('EXACTLY ONE action in triple backticks, found 0 actions');
+    expect(formatErrorMessage({ kind: 'format_error', count: 2, truncated: false }, config)).toContain('found 2.');
+    for (const count of [0, 2])
+      expect(formatErrorMessage({ kind: 'format_error', count, truncated: true }, config)).toMatch(
+        /reached the output token limit/,
+      );
+    // The limit counts errors in a row (workflows/rollout.ts), mini-swe-agent's default of 3.
+    expect(config.formatErrorLimit).toBe(3);
   });
 
   it('a submission is output whose first line is the sentinel', () => {
@@ -38,6 +54,8 @@ describe('replies', () => {
     expect(parseSubmission(`\n${SUBMIT_SENTINEL}`)).toEqual({ submitted: true, submission: '' });
     expect(parseSubmission(`echo ${SUBMIT_SENTINEL}`).submitted).toBe(false);
     expect(parseSubmission(`building...\n${SUBMIT_SENTINEL}`).submitted).toBe(false);
+    // A failing command does not submit (`cat patch.txt` with no patch file).
+    expect(parseSubmission(`${SUBMIT_SENTINEL}\ncat: patch.txt: No such file or directory\n`, 1).submitted).toBe(false);
   });
 });
 
@@ -54,14 +72,31 @@ describe('prompts', () => {
   });
 
   it('the first prompt holds the task, where to work, how to submit, and the context', () => {
-    const p = instancePrompt(swe, config, 'Earlier attempts: ...');
-    expect(p).toContain('Fix the bug in calc.');
-    expect(p).toContain('/testbed');
-    expect(p).toContain(submitCommand(swe));
+    const p = instancePrompt(tb, config, 'Earlier attempts: ...');
+    expect(p).toContain('Count the lines.');
+    expect(p).toContain(submitCommand(tb));
     expect(p).toContain('Earlier attempts: ...');
-    expect(submitCommand(swe)).toMatch(/git diff --cached/);
+    expect(p).not.toContain('pr_description');
     expect(submitCommand(tb)).toBe(`echo ${SUBMIT_SENTINEL}`);
     expect(instancePrompt(tb, config)).not.toContain('{{');
+  });
+
+  it("SWE-bench tasks get mini-swe-agent's task prompt and submission rule", () => {
+    const p = instancePrompt(swe, config, 'Earlier attempts: ...');
+    // The issue framed as a PR description; work in the repository; tests and configuration untouched.
+    expect(p).toMatch(/<pr_description>[\s\S]*Fix the bug in calc\.[\s\S]*<\/pr_description>/);
+    expect(p).toContain('non-test files in /testbed');
+    expect(p).toMatch(/DO NOT CHANGE: tests, or configuration files/);
+    // Submission: a patch file of the changed source files, then the sentinel and the file.
+    expect(p).toContain('git diff -- path/to/file1 path/to/file2 > patch.txt');
+    expect(submitCommand(swe)).toBe(`echo ${SUBMIT_SENTINEL} && cat patch.txt`);
+    expect(p).toContain(submitCommand(swe));
+    expect(p).toContain('Earlier attempts: ...');
+    expect(p).not.toContain('{{');
+    // The template is the config's.
+    const own = AgentConfigSchema.parse({ templates: { swebenchInstance: 'PR: {{task}} in {{workdir}}' } });
+    expect(instancePrompt(swe, own)).toBe('PR: Fix the bug in calc. in /testbed');
+    expect(instancePrompt(tb, own)).toBe(instancePrompt(tb, config));
   });
 
   it('observations show the return code and output; timeouts say so', () => {

@@ -5,7 +5,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModelConfigSchema, type ModelConfig } from '../core/config';
-import { costOf } from '../core/model';
+import { costOf, MODEL_ROLES, SAMPLING_ACCEPTED } from '../core/model';
 import { log } from '../runtime/log';
 import { createModelClient } from '../runtime/model';
 import { classifyModelError, kindOfStatus, ModelError, parseRetryAfter } from '../runtime/model/errors';
@@ -83,6 +83,17 @@ describe('anthropic, through @anthropic-ai/sdk', () => {
       apiKey: KEY,
       messages: [{ role: 'user', content: 'Say hello.' }],
     });
+  });
+
+  it('sends no sampling parameters, which API version 2026-10-21 refuses', async () => {
+    double.setReply(() => ({ text: 'hi' }));
+    const cfg = config('anthropic');
+    expect(SAMPLING_ACCEPTED.anthropic.sent).toBe(false);
+    const reply = await createModelClient(cfg).complete({ ...REQ, sampling: { temperature: 0.5, topP: 0.9 } });
+    expect(reply.text).toBe('hi');
+    const body = double.calls[0]!.request!.body;
+    expect(body).not.toHaveProperty('temperature');
+    expect(body).not.toHaveProperty('top_p');
   });
 
   it('gives unknown cost (null, no crash) for a model without prices', async () => {
@@ -219,9 +230,9 @@ describe('anthropic, through @anthropic-ai/sdk', () => {
 describe('OpenAI-compatible servers, through openai', () => {
   it('returns text and usage; system goes first; a missing key is sent as "none"', async () => {
     double.setReply(scriptedConversation((req) => `echo: ${req.messages.at(-1)!.content}`));
-    const cfg = config('openai', { name: 'qwen2.5-coder', temperature: 0.7 });
+    const cfg = config('openai', { name: 'qwen2.5-coder' });
     delete process.env[KEY_ENV];
-    const reply = await createModelClient(cfg).complete(REQ);
+    const reply = await createModelClient(cfg).complete({ ...REQ, sampling: { temperature: 0.7 } });
     expect(reply).toMatchObject({
       text: 'echo: Say hello.',
       stopReason: 'end_turn',
@@ -242,8 +253,38 @@ describe('OpenAI-compatible servers, through openai', () => {
       system: 'You are terse.',
       maxTokens: 4096,
       temperature: 0.7,
+      topP: undefined,
     });
     expect((sent.body.messages as { role: string }[]).map((m) => m.role)).toEqual(['system', 'user']);
+  });
+
+  it("each request carries its role's sampling; the defaults sample (temperature 1), never greedily", async () => {
+    double.setReply(() => ({ text: 'ok' }));
+    const defaults = config('openai');
+    for (const role of MODEL_ROLES) expect(defaults.sampling[role]).toEqual({ temperature: 1 });
+    const cfg = config('openai', {
+      sampling: {
+        agent: { temperature: 0.8 },
+        summariser: { temperature: 0.2 },
+        judge: { temperature: 1.1, topP: 0.9 },
+      },
+    });
+    const client = createModelClient(cfg);
+    for (const role of MODEL_ROLES) await client.complete({ ...REQ, sampling: cfg.sampling[role] });
+    await createModelClient(defaults).complete({ ...REQ, sampling: defaults.sampling.agent });
+    expect(double.calls.map((c) => [c.request!.temperature, c.request!.topP])).toEqual([
+      [0.8, undefined],
+      [0.2, undefined],
+      [1.1, 0.9],
+      [1, undefined],
+    ]);
+    expect(double.calls[2]!.request!.body).toMatchObject({ temperature: 1.1, top_p: 0.9 });
+  });
+
+  it('a config that still sets model.temperature is refused, naming where it went', () => {
+    const parsed = ModelConfigSchema.safeParse({ temperature: 0 });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.message).toContain('model.sampling');
   });
 
   it('maps finish_reason length and tool_calls', async () => {

@@ -63,7 +63,6 @@ describe('rollouts across worker stops', () => {
         baseUrl: double.baseUrl.anthropic,
         maxTokens: 1024,
         timeoutSec: 30,
-        temperature: 0,
         prices: {},
       },
       agent: { stepLimit: 8, commandTimeoutSec: 30 },

@@ -1,11 +1,13 @@
 // `run` end to end: rollouts of a scripted agent on real containers through the real Temporal
 // server. The model is the one stand-in: the real Anthropic SDK talks to the local Messages-API
 // test double (tests/doubles), scripted per task.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../core/config';
+import { ConfigSchema, type Config } from '../core/config';
+import { resultShapingSettings, type ResultShapingSettings } from '../core/resultSettings';
 import type { Task } from '../core/task';
 import { loadDatasets } from '../datasets';
 import { readJson } from '../runtime/artifacts';
@@ -14,7 +16,7 @@ import type { RolloutResult } from '../core/rollout';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import { runSettings } from '../core/settings';
 import { startMessagesApiDouble, type DoubleReplyFn, type MessagesApiDouble } from '../scripted-model/messagesApi';
-import { scriptedAgent, type Behaviour } from '../scripted-model/scriptedAgent';
+import { REPRO_SCRIPT, scriptedAgent, type Behaviour } from '../scripted-model/scriptedAgent';
 import { EXAMPLES } from './helpers';
 import { closeTestClient, doubleConfig, startRun } from './runHarness';
 
@@ -38,6 +40,8 @@ afterAll(async () => {
   await double?.close();
   delete process.env.ANTHROPIC_API_KEY;
 });
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 const modelConfig = (name: string, extra: Record<string, unknown> = {}) => doubleConfig(double, name, extra);
 
@@ -105,8 +109,32 @@ describe('run, strategy sample', () => {
     );
     expect(Object.keys(preds)).toEqual([swe.id]);
     expect(preds[swe.id]!.model_patch).toBe(readFileSync(rolloutFolder(runDir, swe.id, 'it0-r0').patch, 'utf8'));
+    // The patch is the submission (the patch file the agent wrote), not the whole worktree: the
+    // reproduction script and the patch file itself are not in it.
+    const solver = results(swe.id).find((r) => r.passed)!;
+    const solved = readFileSync(rolloutFolder(runDir, swe.id, solver.rolloutId).patch, 'utf8');
+    expect(solved).toMatch(/^diff --git/);
+    expect(solved).not.toContain(REPRO_SCRIPT);
+    expect(solved).not.toContain('patch.txt');
     expect(preds[swe.id]!.model_name_or_path).toBe('claude-test');
     expect(readFileSync(runFolder(runDir).table, 'utf8')).toMatch(/pass@1 50\.0%/);
+
+    // run.json holds every setting that shapes a result, among them that Claude was sent no sampling.
+    const shaping = readJson<{ resultSettings: ResultShapingSettings }>(runFolder(runDir).run).resultSettings;
+    expect(shaping).toEqual(resultShapingSettings(config, sha256));
+    expect(shaping).toMatchObject({
+      model: { provider: 'anthropic', name: 'claude-test', maxTokens: 1024 },
+      sampling: {
+        sent: false,
+        note: expect.stringContaining('2026-10-21'),
+        configured: { agent: { temperature: 1, topP: null } },
+        effective: { agent: { temperature: null, topP: null }, judge: { temperature: null, topP: null } },
+      },
+      agent: { outputCapBytes: config.sandbox.outputCapBytes },
+      scaling: { trajectoryChars: config.scaling.trajectoryChars, summaryAttempts: config.scaling.summaryAttempts },
+    });
+    expect(shaping.prompts['agent.templates.swebenchInstance']).toBe(sha256(config.agent.templates.swebenchInstance));
+    expect(double.calls.every((c) => c.request?.temperature === undefined)).toBe(true);
 
     // The key reached the model API and nothing else: not one workflow history holds it.
     expect(double.calls.some((c) => c.request?.apiKey === API_KEY)).toBe(true);
@@ -170,5 +198,28 @@ describe('run, strategy sample', () => {
     // Retries waited for retry-after (1 s) between attempts.
     const stamps = calls.map((c) => c.at);
     expect(stamps[3]! - stamps[0]!).toBeGreaterThanOrEqual(2900);
+  });
+});
+
+describe('run.json', () => {
+  it('hashes every prompt template, so a changed prompt shows, and records the limits that shape results', () => {
+    const base = ConfigSchema.parse({});
+    const a = resultShapingSettings(base, sha256);
+    expect(Object.keys(a.prompts).sort()).toEqual(
+      [
+        ...['system', 'instance', 'swebenchInstance', 'observation', 'timeout', 'formatError', 'truncated'].map(
+          (k) => `agent.templates.${k}`,
+        ),
+        ...['system', 'instance', 'retry', 'context'].map((k) => `scaling.templates.summary.${k}`),
+        ...['system', 'instance', 'retry'].map((k) => `scaling.templates.judge.${k}`),
+      ].sort(),
+    );
+    const judged = ConfigSchema.parse({ scaling: { templates: { judge: { instance: 'Pick one: {{attempts}}' } } } });
+    const b = resultShapingSettings(judged, sha256);
+    const changed = Object.keys(a.prompts).filter((k) => a.prompts[k] !== b.prompts[k]);
+    expect(changed).toEqual(['scaling.templates.judge.instance']);
+    // The default sampling is the APIs' own (temperature 1), never greedy; openai sends it.
+    const openai = resultShapingSettings(ConfigSchema.parse({ model: { provider: 'openai' } }), sha256);
+    expect(openai.sampling).toMatchObject({ sent: true, effective: { agent: { temperature: 1, topP: null } } });
   });
 });

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JUDGE_SYSTEM } from '../core/judge';
+import type { ResultShapingSettings } from '../core/resultSettings';
 import type { ScalingReport } from '../core/scalingReport';
 import { SUMMARY_SYSTEM } from '../core/summary';
 import type { Task } from '../core/task';
@@ -57,8 +58,9 @@ async function scale(
   name: string,
   runTasks: Task[],
   opts: Omit<SettingsOptions, 'strategy'> & { strategy: 'rtv' | 'pdr' },
+  extra: Record<string, unknown> = {},
 ) {
-  const { config } = doubleConfig(double, name);
+  const { config } = doubleConfig(double, name, extra);
   const before = double.calls.length;
   double.setReply(scriptedAgent(runTasks, oneInFour(runTasks)).reply);
   const { runDir, report, runId } = await startRun(config, runTasks, runSettings(config, opts));
@@ -168,13 +170,47 @@ describe('pdr', () => {
 });
 
 describe('rtv', () => {
-  it('is one iteration: N rollouts, then the tournament to one', async () => {
+  it('is one iteration: N rollouts, then the tournament to one; each role samples as configured', async () => {
     const [harbor] = tasks;
-    const { outcome, report } = await scale('rtv', [harbor!], { strategy: 'rtv', n: 4, groupSize: 2, votes: 2 });
+    // Through an OpenAI-compatible endpoint, whose API takes sampling parameters.
+    const sampling = {
+      agent: { temperature: 0.9 },
+      summariser: { temperature: 0.3 },
+      judge: { temperature: 0.7, topP: 0.95 },
+    };
+    const model = { provider: 'openai', name: 'local-coder', baseUrl: double.baseUrl.openai, sampling, prices: {} };
+    const { outcome, report, calls, runDir } = await scale(
+      'rtv',
+      [harbor!],
+      { strategy: 'rtv', n: 4, groupSize: 2, votes: 2 },
+      { model },
+    );
     const o = outcome(harbor!.id);
     expect(o.iterations).toHaveLength(1);
     expect(o.iterations[0]!.bracket!.rounds.map((r) => r.groups.length)).toEqual([2, 1]);
     expect(report.scaling!.final).toBe(1);
+
+    const roleOf = (system: string) =>
+      system === JUDGE_SYSTEM ? 'judge' : system === SUMMARY_SYSTEM ? 'summariser' : 'agent';
+    const seen = new Map<string, Set<string>>();
+    for (const c of calls) {
+      const role = roleOf(c.request!.system);
+      seen.set(role, (seen.get(role) ?? new Set()).add(JSON.stringify([c.request!.temperature, c.request!.topP])));
+    }
+    expect(Object.fromEntries([...seen].map(([role, s]) => [role, [...s]]))).toEqual({
+      agent: [JSON.stringify([0.9, undefined])],
+      summariser: [JSON.stringify([0.3, undefined])],
+      judge: [JSON.stringify([0.7, 0.95])],
+    });
+    const run = readJson<{ resultSettings: ResultShapingSettings }>(runFolder(runDir).run);
+    expect(run.resultSettings.sampling).toMatchObject({
+      sent: true,
+      effective: {
+        agent: { temperature: 0.9, topP: null },
+        summariser: { temperature: 0.3, topP: null },
+        judge: { temperature: 0.7, topP: 0.95 },
+      },
+    });
   });
 
   it("can judge raw trajectories instead of summaries (the paper's ablation), making no summaries", async () => {

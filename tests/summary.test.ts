@@ -1,7 +1,18 @@
 // Summaries and judge prompts, as pure functions.
 import { describe, expect, it } from 'vitest';
-import { judgePrompt, parseJudgeAnswer } from '../core/judge';
-import { parseSummary, renderSummary, renderTrajectory, summaryPrompt, type Summary } from '../core/summary';
+import { ConfigSchema } from '../core/config';
+import { JUDGE_SYSTEM, judgePrompt, judgeRetryMessage, parseJudgeAnswer } from '../core/judge';
+import {
+  contextText,
+  parseSummary,
+  renderSummary,
+  renderTrajectory,
+  SUMMARY_SYSTEM,
+  SummarySchema,
+  summaryPrompt,
+  summaryRetryMessage,
+  type Summary,
+} from '../core/summary';
 
 const summary: Summary = {
   hypotheses: ['subtract uses +'],
@@ -50,6 +61,46 @@ describe('summaries', () => {
     const short = renderTrajectory(steps.slice(0, 2), 100_000);
     expect(short).not.toContain('cut to fit');
     expect(short).toContain('characters cut'); // a long observation is capped even so
+  });
+
+  it('the summary prompt keeps failed hypotheses and failure modes, and drops dead ends, without contradiction', () => {
+    const p = summaryPrompt('Fix subtract', 'TRAJ', 'Submitted');
+    expect(p).toMatch(/Keep the hypotheses tried[^.]*the failure modes hit\./);
+    expect(p).toMatch(/Leave out raw terminal output, repeated exploration and dead ends/);
+    // Nothing asks to keep or record dead ends: not the instructions, not a field's description.
+    for (const sentence of p.split(/(?<=\.)\s/).filter((x) => /dead end/i.test(x)))
+      expect(sentence).toMatch(/Leave out|not a dead end/);
+    expect(SummarySchema.shape.failureModes.description).not.toMatch(/dead end/i);
+  });
+
+  it('summary, retry and context prompts are templates in the config; the defaults are the ones here', () => {
+    const config = ConfigSchema.parse({});
+    expect(config.scaling.templates.summary.system).toBe(SUMMARY_SYSTEM);
+    expect(config.scaling.templates.judge.system).toBe(JUDGE_SYSTEM);
+    const own = ConfigSchema.parse({
+      scaling: {
+        templates: {
+          summary: {
+            instance: '{{task}}|{{exit_status}}|{{trajectory}}',
+            retry: 'bad: {{error}}',
+            context: 'PRIOR {{attempts}}',
+          },
+          judge: { instance: '{{count}} of {{task}}: {{attempts}}', retry: 'one of {{answers}}' },
+        },
+      },
+    }).scaling.templates;
+    expect(summaryPrompt(' Fix subtract ', 'TRAJ', 'Submitted', own.summary)).toBe('Fix subtract|Submitted|TRAJ');
+    expect(summaryRetryMessage('progress: Required', own.summary)).toBe('bad: progress: Required');
+    expect(contextText(['s1'], own.summary)).toBe('PRIOR <prior_attempt index="1">\ns1\n</prior_attempt>');
+    const c = [
+      { id: 'r1', text: 'one' },
+      { id: 'r2', text: 'two' },
+    ];
+    expect(judgePrompt('T', c, 'summaries', own.judge)).toBe(
+      '2 of T: <attempt id="A">\none\n</attempt>\n\n<attempt id="B">\ntwo\n</attempt>',
+    );
+    expect(judgeRetryMessage(c, own.judge)).toBe('one of <answer>A</answer>, <answer>B</answer>');
+    expect(judgeRetryMessage(c)).toBe('Please end with exactly one of <answer>A</answer>, <answer>B</answer>.');
   });
 
   it('the summary prompt carries the task, the trajectory and the fields', () => {

@@ -17,8 +17,9 @@ export function anthropicAdapter(config: ModelConfig): Adapter {
         {
           model: config.name,
           max_tokens: config.maxTokens,
-          // No temperature: API version 2026-10-21 (what this SDK sends) rejects temperature, top_p
-          // and top_k with a 400, even at default values. config.temperature is for 'openai' only.
+          // No req.sampling: API version 2026-10-21 (what this SDK sends) rejects temperature,
+          // top_p and top_k with a 400, even at default values (core/model.ts SAMPLING_ACCEPTED;
+          // run.json records that they were not sent).
           // The API rejects an empty system text block; no system prompt means no field.
           ...(req.system ? { system: req.system } : {}),
           messages: req.messages.map((m) => ({ role: m.role, content: m.content })),

@@ -24,7 +24,8 @@ export function openaiAdapter(config: ModelConfig): Adapter {
           model: config.name,
           // max_tokens rather than max_completion_tokens: the one every compatible server reads.
           max_tokens: config.maxTokens,
-          temperature: config.temperature,
+          ...(req.sampling ? { temperature: req.sampling.temperature } : {}),
+          ...(req.sampling?.topP !== undefined ? { top_p: req.sampling.topP } : {}),
           messages: [
             ...(req.system ? [{ role: 'system' as const, content: req.system }] : []),
             ...req.messages.map((m) => ({ role: m.role, content: m.content })),
