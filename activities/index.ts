@@ -1,6 +1,6 @@
 // The activities a worker registers, one file per concern: sandbox.ts (task images and
 // containers), rollout.ts (an agent's steps and its record), scaling.ts (summaries, judge votes,
-// brackets), validate.ts (oracle and null attempts), select.ts and report.ts. Each is one
+// brackets), validate.ts (oracle and null attempts), select.ts, report.ts and schedule.ts. Each is one
 // retryable step: it reads the task from the run folder by id (claim-check), does its work,
 // writes to the run folder and returns a small result. Built from the worker's config so limits,
 // image maps and recipes come from one place.
@@ -11,6 +11,7 @@ import { createReportActivities } from './report';
 import { createRolloutActivities } from './rollout';
 import { containerLabels, createSandboxActivities } from './sandbox';
 import { createScalingActivities } from './scaling';
+import { createScheduleActivities } from './schedule';
 import { createSelectActivities } from './select';
 import { createValidateActivities } from './validate';
 
@@ -32,6 +33,7 @@ export function createActivities(config: Config, server: string) {
     ...createValidateActivities(config, labelsFor),
     ...createSelectActivities(),
     ...createReportActivities(),
+    ...createScheduleActivities(config),
   };
 }
 
@@ -73,6 +75,8 @@ export type RecordActivities = Pick<
   | 'recordSelection'
   | 'writeSelectReport'
   | 'writeRunReport'
+  | 'startScheduledRun'
+  | 'compareWithPrevious'
 >;
 
 type Roles = SandboxActivities & ExecActivities & ModelActivities & RecordActivities;

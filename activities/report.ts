@@ -48,6 +48,10 @@ export function createReportActivities() {
       );
       if (meta.strategy !== 'sample') {
         report.scaling = scalingReport([...outcomes.values()], stageTokens(input.runDir, [...outcomes.values()]));
+        for (const t of report.perTask) {
+          const o = outcomes.get(t.taskId);
+          t.final = !!o?.final && !!o.iterations.at(-1)?.rollouts.find((r) => r.rolloutId === o.final)?.passed;
+        }
       }
       writeJson(folder.results, { ...report, taskErrors: input.errors });
       writeFileAtomic(folder.table, `${renderRunReport(report)}\n`);

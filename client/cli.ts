@@ -11,6 +11,7 @@ import { runServerForeground, stopBackgroundServer } from '../runtime/temporal';
 import { cancelCommand, listCommand, reportCommand, statusCommand, UsageError, watchCommand } from './control';
 import { EXIT } from './exitCodes';
 import { gcContainers } from './gc';
+import { compareCommand, OVERLAP, scheduleCommand, scheduleCreateCommand } from './schedule';
 import { runCommand } from './run';
 import { selectCommand } from './select';
 import { validateCommand } from './validate';
@@ -28,6 +29,41 @@ const atLeast = (min: number) => (v: string) => {
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer of at least ${min}`);
   return n;
 };
+
+/** The method's options (strategy, N, T, K, G, V, context, judge input, seed), for run and schedule create. */
+function withMethodOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--strategy <name>',
+        'sample: N independent rollouts; rtv: N rollouts then Recursive Tournament Voting to one; pdr: Parallel-Distill-Refine',
+      )
+        .choices(['sample', 'rtv', 'pdr'])
+        .default('sample'),
+    )
+    .option('-n, --n <n>', 'rollouts per task (per iteration for rtv/pdr; default: run.n, scaling.n)', positiveInt)
+    .option('-T, --iterations <t>', 'pdr: iterations (default: scaling.iterations, 2)', positiveInt)
+    .option('-k, --k <k>', 'pdr: summaries carried forward (default: scaling.k, 4)', positiveInt)
+    .option('-G, --group-size <g>', 'tournament group size (default: scaling.groupSize, 2)', atLeast(2))
+    .option('-V, --votes <v>', 'judge votes per group (default: scaling.votes, 8)', positiveInt)
+    .addOption(
+      new Option('--context <mode>', 'pdr: what new rollouts are given (default: scaling.context, select-K)').choices([
+        'select-K',
+        'random-K',
+        'own',
+        'none',
+      ]),
+    )
+    .addOption(
+      new Option('--judge-input <what>', 'what the judge compares (default: scaling.judgeInput, summaries)').choices([
+        'summaries',
+        'trajectories',
+      ]),
+    )
+    .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', (v) =>
+      Number.parseInt(v, 10),
+    );
+}
 
 const program = new Command()
   .name('agentscale')
@@ -57,43 +93,15 @@ program
     process.exitCode = code;
   });
 
-program
-  .command('run')
-  .description(
-    'run the agent on every task (strategy sample: N independent rollouts per task), each rollout evaluated with the hidden tests; the same --run-id continues a run',
-  )
-  .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)')
-  .option('--run-id <id>', 'run id (default: run-<timestamp>); an existing id attaches to or continues that run')
-  .addOption(
-    new Option(
-      '--strategy <name>',
-      'sample: N independent rollouts; rtv: N rollouts then Recursive Tournament Voting to one; pdr: Parallel-Distill-Refine',
+withMethodOptions(
+  program
+    .command('run')
+    .description(
+      'run the agent on every task (strategy sample: N independent rollouts per task), each rollout evaluated with the hidden tests; the same --run-id continues a run',
     )
-      .choices(['sample', 'rtv', 'pdr'])
-      .default('sample'),
-  )
-  .option('-n, --n <n>', 'rollouts per task (per iteration for rtv/pdr; default: run.n, scaling.n)', positiveInt)
-  .option('-T, --iterations <t>', 'pdr: iterations (default: scaling.iterations, 2)', positiveInt)
-  .option('-k, --k <k>', 'pdr: summaries carried forward (default: scaling.k, 4)', positiveInt)
-  .option('-G, --group-size <g>', 'tournament group size (default: scaling.groupSize, 2)', atLeast(2))
-  .option('-V, --votes <v>', 'judge votes per group (default: scaling.votes, 8)', positiveInt)
-  .addOption(
-    new Option('--context <mode>', 'pdr: what new rollouts are given (default: scaling.context, select-K)').choices([
-      'select-K',
-      'random-K',
-      'own',
-      'none',
-    ]),
-  )
-  .addOption(
-    new Option('--judge-input <what>', 'what the judge compares (default: scaling.judgeInput, summaries)').choices([
-      'summaries',
-      'trajectories',
-    ]),
-  )
-  .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', (v) =>
-    Number.parseInt(v, 10),
-  )
+    .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)'),
+)
+  .option('--run-id <id>', 'run id (default: run-<timestamp>); an existing id attaches to or continues that run')
   .option('--concurrency <n>', 'tasks in flight (default: run.taskConcurrency from config)', positiveInt)
   .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
@@ -124,6 +132,60 @@ program
   .option('--json', 'print results.json instead of the table')
   .action(async (opts) => {
     process.exitCode = await selectCommand(config(), opts);
+  });
+
+const schedule = program
+  .command('schedule')
+  .description('nightly (cron) or periodic evaluations on Temporal Schedules, each run compared with the previous one');
+
+withMethodOptions(
+  schedule
+    .command('create')
+    .description("freeze the datasets' tasks and the run settings into a schedule that starts a run at each tick")
+    .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files'),
+)
+  .requiredOption('--id <id>', "the schedule id (also the prefix of its runs' ids)")
+  .option('--cron <expr>', 'when, as a cron expression (e.g. "0 2 * * *" for 02:00 every night)')
+  .option('--every <interval>', 'or how often, e.g. 24h, 30m')
+  .option('--timezone <tz>', 'time zone of --cron (e.g. Europe/Paris; default UTC)')
+  .addOption(
+    new Option('--overlap <policy>', 'when a tick finds the previous run still going (default: skip)').choices(
+      Object.keys(OVERLAP),
+    ),
+  )
+  .option('--catchup-window <duration>', 'how late a tick missed during an outage may still run (default 1h)')
+  .option('--concurrency <n>', 'tasks in flight per run (default: run.taskConcurrency)', positiveInt)
+  .option('--paused', 'create it paused')
+  .action(async (datasets: string[], opts) => {
+    process.exitCode = await scheduleCreateCommand(config(), datasets, opts);
+  });
+
+for (const [action, what] of [
+  ['list', 'the schedules on this server'],
+  ['describe', "a schedule's spec, policies, next ticks and runs so far"],
+  ['pause', 'stop ticking (runs in flight go on)'],
+  ['unpause', 'tick again'],
+  ['trigger', 'start a run now'],
+  ['delete', 'delete the schedule (its runs and folder stay)'],
+] as const) {
+  schedule
+    .command(action)
+    .description(what)
+    .argument(action === 'list' ? '[id]' : '<id>')
+    .option('--json', 'print as JSON')
+    .action(async (id: string | undefined, opts: { json?: boolean }) => {
+      process.exitCode = await scheduleCommand(config(), action, id, opts);
+    });
+}
+
+program
+  .command('compare')
+  .description('two finished runs on the tasks both ran: newly passing and failing tasks, pass rate and cost change')
+  .argument('<previous>', 'the earlier run id')
+  .argument('<current>', 'the later run id')
+  .option('--json', 'print as JSON')
+  .action((previous: string, current: string, opts: { json?: boolean }) => {
+    process.exitCode = compareCommand(config(), previous, current, opts);
   });
 
 program

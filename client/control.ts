@@ -17,7 +17,12 @@ import { printJson } from './output';
 
 export type JobKind = 'run' | 'validate' | 'select';
 
-const KINDS: Record<string, JobKind> = { benchmarkRun: 'run', validateDataset: 'validate', selectRun: 'select' };
+const KINDS: Record<string, JobKind> = {
+  benchmarkRun: 'run',
+  scheduledRun: 'run',
+  validateDataset: 'validate',
+  selectRun: 'select',
+};
 
 /** The job a run id names: its kind and workflow state; undefined when the server has none. */
 export async function describeJob(
@@ -249,7 +254,7 @@ export function listCommand(config: Config, opts: { json?: boolean; limit?: numb
     const rows: { runId: string; kind: string; status: string; startedAt: string }[] = [];
     const query = server.searchAttributes
       ? `${SA.job.name} IN ('run', 'validate', 'select')`
-      : `WorkflowType IN ('benchmarkRun', 'validateDataset', 'selectRun')`;
+      : `WorkflowType IN ('benchmarkRun', 'scheduledRun', 'validateDataset', 'selectRun')`;
     for await (const w of client.workflow.list({ query })) {
       rows.push({
         runId: w.workflowId,

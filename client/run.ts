@@ -1,18 +1,16 @@
 // `agentscale run`: rollouts of an agent on every task, evaluated with the hidden tests. The same
 // command with the same --run-id continues the run: a running run is attached to, a finished one
 // is reported, and one that failed or was terminated starts again, skipping finished rollouts.
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../core/config';
 import { renderRunReport, type RunReport } from '../core/report';
-import { resultShapingSettings } from '../core/resultSettings';
 import { SA } from '../core/searchAttributes';
 import { describeSettings, runSettings, type RunSettings, type SettingsOptions } from '../core/settings';
 import { taskRef, type Task } from '../core/task';
 import { loadDatasets } from '../datasets';
-import { loadRunDataset, readJson, storeDataset, writeJson } from '../runtime/artifacts';
+import { loadRunDataset, readJson } from '../runtime/artifacts';
+import { writeRunRecord } from '../runtime/runRecord';
 import { runDirOf, runFolder } from '../runtime/runFolder';
 import type { ServerHandle } from '../runtime/temporal';
 import { benchmarkRun } from '../workflows/run';
@@ -58,22 +56,7 @@ export async function startRun(
 ): Promise<{ runDir: string; handle: WorkflowHandle<typeof benchmarkRun> }> {
   const { runId, tasks, settings } = input;
   const runDir = runDirOf(config, runId);
-  const folder = runFolder(runDir);
-  if (!input.resumed) {
-    storeDataset(runDir, tasks);
-    writeJson(folder.run, {
-      runId,
-      strategy: settings.strategy,
-      model: config.model.name,
-      provider: config.model.provider,
-      note: input.note,
-      settings,
-      agent: config.agent,
-      resultSettings: resultShapingSettings(config, (text) => createHash('sha256').update(text).digest('hex')),
-      datasets: input.datasets?.map((d) => path.resolve(d)),
-      createdAt: new Date().toISOString(),
-    });
-  }
+  if (!input.resumed) writeRunRecord(config, runDir, input);
   const handle = await startOrAttach(
     () =>
       client.workflow.start(benchmarkRun, {

@@ -24,6 +24,8 @@ export interface TaskReport extends Totals {
   passed: number;
   /** The task could not run (its image did not build, its workflow failed): it counts as unsolved. */
   error?: string;
+  /** rtv / pdr: whether the final pick passed. */
+  final?: boolean;
 }
 
 export interface RunReport extends Totals {

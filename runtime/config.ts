@@ -55,6 +55,7 @@ export function loadConfig(file?: string): Config & { configFile?: string } {
 
 export const dataPaths = (config: Config) => ({
   runs: path.join(config.dataDir, 'runs'),
+  schedules: path.join(config.dataDir, 'schedules'),
   tools: path.join(config.dataDir, 'tools'),
   logs: path.join(config.dataDir, 'logs'),
   temporalDb: path.join(config.dataDir, 'temporal.db'),

@@ -102,3 +102,17 @@ export const tournamentFolder = (runDir: string, where: { taskId: string; tourna
   where.selectId
     ? selectionFolder(runDir, where.selectId).tournament(where.taskId, where.tournament)
     : taskFolder(runDir, where.taskId).tournament(where.tournament);
+
+/**
+ * A schedule's folder, `<dataDir>/schedules/<id>/`: what it froze when it was created (the tasks,
+ * the settings) and the runs it started, oldest first.
+ */
+export function scheduleFolder(config: Config, scheduleId: string) {
+  const dir = path.join(dataPaths(config).schedules, scheduleId);
+  return {
+    dir,
+    dataset: path.join(dir, 'dataset.json'),
+    schedule: path.join(dir, 'schedule.json'),
+    runs: path.join(dir, 'runs.json'),
+  };
+}

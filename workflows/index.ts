@@ -5,3 +5,4 @@ export { rollout } from './rollout';
 export { benchmarkRun, taskRun, runProgressQuery } from './run';
 export { taskScaling } from './scaling';
 export { selectRun, selectTask } from './select';
+export { scheduledRun } from './schedule';
