@@ -10,6 +10,9 @@ export const SA = {
   strategy: defineSearchAttributeKey('AgentscaleStrategy', SearchAttributeType.KEYWORD),
   model: defineSearchAttributeKey('AgentscaleModel', SearchAttributeType.KEYWORD),
   iteration: defineSearchAttributeKey('AgentscaleIteration', SearchAttributeType.INT),
+  rollout: defineSearchAttributeKey('AgentscaleRollout', SearchAttributeType.KEYWORD),
+  /** A finished rollout: passed, failed, eval-error, or its exit status when the model or sandbox failed. */
+  outcome: defineSearchAttributeKey('AgentscaleOutcome', SearchAttributeType.KEYWORD),
 } as const;
 
 export const SEARCH_ATTRIBUTE_TYPES: Record<string, 'Keyword' | 'Int'> = Object.fromEntries(

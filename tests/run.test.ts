@@ -14,6 +14,7 @@ import { readJson } from '../runtime/artifacts';
 import { rolloutFolder, runFolder } from '../runtime/runFolder';
 import type { RolloutResult } from '../core/rollout';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
+import { SA } from '../core/searchAttributes';
 import { runSettings } from '../core/settings';
 import { startMessagesApiDouble, type DoubleReplyFn, type MessagesApiDouble } from '../scripted-model/messagesApi';
 import { REPRO_SCRIPT, scriptedAgent, type Behaviour } from '../scripted-model/scriptedAgent';
@@ -146,6 +147,25 @@ describe('run, strategy sample', () => {
     }
     expect(histories).toBe(1 + tasks.length * 3); // run + per task (task workflow + 2 rollouts)
     expect(await listSandboxes({ [LABEL.run]: runId })).toEqual([]);
+
+    // In the UI, every rollout is found by run, task, iteration and outcome (visibility is eventual).
+    const outcomes = async () => {
+      const found: Record<string, string> = {};
+      const query = `AgentscaleRunId = '${runId}' AND AgentscaleJob = 'rollout' AND AgentscaleIteration = 0`;
+      for await (const w of client.workflow.list({ query })) {
+        const sa = w.typedSearchAttributes;
+        found[`${sa.get(SA.taskId)}/${sa.get(SA.rollout)}`] = String(sa.get(SA.outcome));
+      }
+      return found;
+    };
+    let seen: Record<string, string> = {};
+    for (let i = 0; i < 40 && Object.keys(seen).length < tasks.length * 2; i++) {
+      seen = await outcomes();
+      if (Object.keys(seen).length < tasks.length * 2) await new Promise((r) => setTimeout(r, 250));
+    }
+    for (const t of tasks)
+      for (const r of results(t.id))
+        expect(seen[`${t.id}/${r.rolloutId}`], JSON.stringify(seen)).toBe(r.passed ? 'passed' : 'failed');
   });
 
   it('format errors, step limits and a model that keeps failing end rollouts with their status; the run goes on', async () => {

@@ -2,10 +2,17 @@
 // model activity and an exec activity, idempotent by (rollout, step) through the run folder, so a
 // crash costs at most the step in flight. History carries small summaries only; the conversation
 // stays in the rollout store.
-import { CancellationScope, executeChild, patched, proxyActivities } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  executeChild,
+  patched,
+  proxyActivities,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { ExecActivities, ModelActivities, RecordActivities, SandboxActivities } from '../activities';
 import { limitReached, stepSummary, type AgentLimits, type ExitStatus } from '../core/agent';
 import { FAILURE } from '../core/failures';
+import { SA } from '../core/searchAttributes';
 import { addCost, addUsage, emptyUsage } from '../core/model';
 import { containerName, type TaskRef } from '../core/task';
 import type { RolloutResult } from '../core/rollout';
@@ -27,7 +34,22 @@ export interface RolloutInput {
   modelRetry: ModelRetry;
   /** PDR: rollouts of an earlier iteration whose summaries go into the first prompt. */
   contextFrom?: string[];
+  /** Set when the server has our search attributes: the rollout is findable in the UI by these. */
+  searchAttributes?: { strategy: string; iteration: number };
 }
+
+/** Rollouts started before they recorded their outcome as a search attribute. */
+export const OUTCOME_ATTRIBUTE = 'rollout-outcome-attribute';
+
+/** What the UI's filters see of a finished rollout (AgentscaleOutcome). */
+export const outcomeOf = (r: Pick<RolloutResult, 'exitStatus' | 'passed' | 'evalError'>) =>
+  r.exitStatus === 'ModelError' || r.exitStatus === 'SandboxError'
+    ? r.exitStatus
+    : r.evalError
+      ? 'eval-error'
+      : r.passed
+        ? 'passed'
+        : 'failed';
 
 /** Rollouts started before the patch was collected apart from (and before) the evaluation. */
 export const PATCH_BEFORE_EVALUATION = 'patch-before-evaluation';
@@ -168,6 +190,9 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     sandboxRestarts: tryNo - 1,
     durationMs: Date.now() - started,
   };
+  if (input.searchAttributes && patched(OUTCOME_ATTRIBUTE)) {
+    upsertSearchAttributes([{ key: SA.outcome, value: outcomeOf(result) }]);
+  }
   await record.finishRollout.executeWithOptions(
     { summary: `${result.exitStatus}, ${result.passed ? 'passed' : 'failed'}` },
     [{ ...ref, result }],
@@ -209,9 +234,20 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
 /** Runs a rollout as a child of a task workflow, named under its run and task for the UI. */
 export function runRolloutChild(input: RolloutInput): Promise<RolloutResult> {
   const context = input.contextFrom?.length ? ` (context: ${input.contextFrom.join(', ')})` : '';
+  const sa = input.searchAttributes;
   return executeChild(rollout, {
     workflowId: `${input.runId}/${input.task.id}/${input.rolloutId}`,
     staticSummary: `rollout ${input.rolloutId} of ${input.task.id}${context}`,
+    typedSearchAttributes: sa
+      ? [
+          { key: SA.runId, value: input.runId },
+          { key: SA.taskId, value: input.task.id },
+          { key: SA.rollout, value: input.rolloutId },
+          { key: SA.job, value: 'rollout' },
+          { key: SA.strategy, value: sa.strategy },
+          { key: SA.iteration, value: sa.iteration },
+        ]
+      : undefined,
     args: [input],
   });
 }

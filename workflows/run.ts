@@ -60,7 +60,7 @@ export const SAMPLE_AS_SCALING = 'sample-as-task-scaling';
 
 /** A task workflow's input under a run's settings. */
 const taskScalingInput = (
-  input: { runId: string; runDir: string; settings: RunSettings },
+  input: { runId: string; runDir: string; settings: RunSettings; searchAttributes?: boolean },
   task: TaskRef,
 ): TaskScalingInput => ({
   runId: input.runId,
@@ -71,6 +71,7 @@ const taskScalingInput = (
   commandTimeoutSec: input.settings.commandTimeoutSec,
   wallTimeSec: input.settings.wallTimeSec ?? task.agentTimeoutSec,
   modelRetry: input.settings.modelRetry,
+  searchAttributes: input.searchAttributes,
 });
 
 const sandbox = proxyActivities<SandboxActivities>(sandboxOptions);

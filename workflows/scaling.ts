@@ -42,6 +42,8 @@ export interface TaskScalingInput {
   commandTimeoutSec: number;
   wallTimeSec: number;
   modelRetry: ModelRetry;
+  /** Whether the server has our search attributes (rollouts are then findable by run, task, iteration, outcome). */
+  searchAttributes?: boolean;
 }
 
 /** Where a task workflow stands, for `status` and `watch` while its rollouts finish. */
@@ -105,7 +107,12 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
         // A continued run skips rollouts that already have results.
         (done.has(rolloutId)
           ? Promise.resolve(done.get(rolloutId)!)
-          : runRolloutChild({ ...rolloutBase(input, image), rolloutId, contextFrom: contexts[i] })
+          : runRolloutChild({
+              ...rolloutBase(input, image),
+              rolloutId,
+              contextFrom: contexts[i],
+              ...(input.searchAttributes ? { searchAttributes: { strategy: s.strategy, iteration: t } } : {}),
+            })
         ).then(counted),
       ),
     );
