@@ -231,6 +231,7 @@ export function createRolloutActivities(
               patch_exists: false,
               patch_successfully_applied: false,
               resolved: false,
+              infra_failure: false,
             };
             return {
               passed: false,

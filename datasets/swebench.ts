@@ -39,6 +39,11 @@ export const SwebenchInstanceSchema = z.looseObject({
   FAIL_TO_PASS: testList,
   PASS_TO_PASS: testList.default([]),
   environment_setup_commit: commit.nullish(),
+  // Newer dataset revisions (swebench 5.x): the instance's own eval script, parser, grading mode, image.
+  eval_script: text.nullish(),
+  log_parser: text.nullish(),
+  eval_type: z.enum(['pass_and_fail', 'fail_only']).nullish(),
+  image: text.nullish(),
 });
 export type SwebenchInstance = z.infer<typeof SwebenchInstanceSchema>;
 
@@ -190,8 +195,11 @@ function instanceToTask(file: string, entry: RawEntry, issues: DatasetIssue[]): 
         baseCommit: inst.base_commit,
         ...(inst.environment_setup_commit && { environmentSetupCommit: inst.environment_setup_commit }),
         ...(inst.version != null && { version: inst.version }),
-        officialImage: officialImageName(inst.instance_id),
-        officialImageAliases: officialImageAliases(inst.instance_id),
+        officialImage: inst.image || officialImageName(inst.instance_id),
+        officialImageAliases: [
+          ...(inst.image ? [officialImageName(inst.instance_id)] : []),
+          ...officialImageAliases(inst.instance_id),
+        ],
       },
       workdir: '/testbed',
       limits: {},
@@ -202,6 +210,9 @@ function instanceToTask(file: string, entry: RawEntry, issues: DatasetIssue[]): 
         testPatch: inst.test_patch,
         failToPass: inst.FAIL_TO_PASS,
         passToPass: inst.PASS_TO_PASS,
+        ...(inst.eval_script && { evalScript: inst.eval_script }),
+        ...(inst.log_parser && { logParser: inst.log_parser }),
+        ...(inst.eval_type && { evalType: inst.eval_type }),
       },
       verifierTimeoutSec: TASK_DEFAULTS.verifierTimeoutSec,
       verifierEnv: {},

@@ -170,6 +170,9 @@ async function buildSwebench(
     'WORKDIR /testbed',
     // A clean worktree at base_commit: the agent's `git diff` is then exactly its change.
     `RUN git config --global --add safe.directory /testbed && git -c advice.detachedHead=false checkout -q ${env.baseCommit} && git remote remove origin || true`,
+    // The harness's eval scripts start with `source /opt/miniconda3/bin/activate; conda activate
+    // testbed`; offline images have no conda, so that file defines a conda that does nothing.
+    `RUN mkdir -p /opt/miniconda3/bin && printf '%s\\n' '# agentscale: no conda in this offline image' 'conda() { :; }' > /opt/miniconda3/bin/activate`,
     install,
     '',
   ].join('\n');
