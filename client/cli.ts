@@ -36,8 +36,13 @@ program
   .description(
     "run each task's reference solution (oracle) and a do-nothing agent (null) through the hidden tests; a task is valid when the oracle passes and the null attempt fails",
   )
-  .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)')
+  .argument(
+    '<datasets...>',
+    'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl/.parquet)',
+  )
   .option('--run-id <id>', 'run id (default: validate-<timestamp>); an existing run id attaches to that run')
+  .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
+  .option('--filter <regex>', 'only task ids matching this regular expression')
   .option('--concurrency <n>', 'tasks validated at once (default: validate.concurrency from config)', positiveInt)
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
   .option('--json', 'print the results as JSON instead of a table')
@@ -51,8 +56,13 @@ program
   .description(
     'run the agent on every task (strategy sample: N independent rollouts per task), each rollout evaluated with the hidden tests; the same --run-id continues a run',
   )
-  .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)')
+  .argument(
+    '<datasets...>',
+    'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl/.parquet)',
+  )
   .option('--run-id <id>', 'run id (default: run-<timestamp>); an existing id attaches to or continues that run')
+  .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
+  .option('--filter <regex>', 'only task ids matching this regular expression')
   .addOption(
     new Option(
       '--strategy <name>',

@@ -7,14 +7,14 @@ import type { Config } from '../core/config';
 import { renderRunReport, type RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
 import { taskRef, TaskSchema, type Task } from '../core/task';
-import { loadDatasets } from '../datasets';
+import { loadDatasets, type TaskSelection } from '../datasets';
 import { readJson, runPaths, storeDataset, writeJson } from '../runtime/artifacts';
 import { dataPaths } from '../runtime/config';
 import { benchmarkRun, runProgressQuery, type RunSettings } from '../workflows/run';
 import type { ScalingSettings } from '../workflows/scaling';
 import { awaitResult, newRunId, startOrAttach, withClient, workflowStatus, workflowUrl } from './job';
 
-export interface RunOptions {
+export interface RunOptions extends TaskSelection {
   runId?: string;
   strategy: 'sample' | 'rtv' | 'pdr';
   n?: number;
@@ -113,7 +113,7 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
       tasks = readJson<unknown[]>(paths.dataset).map((t) => TaskSchema.parse(t));
       settings = readJson<{ settings: RunSettings }>(paths.run).settings;
     } else {
-      tasks = await loadDatasets(datasets);
+      tasks = await loadDatasets(datasets, opts);
       settings = runSettings(config, opts);
       storeDataset(runDir, tasks);
       writeJson(paths.run, {

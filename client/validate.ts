@@ -6,14 +6,14 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../core/config';
 import { SA } from '../core/searchAttributes';
 import { taskRef, type Task } from '../core/task';
-import { loadDatasets } from '../datasets';
+import { loadDatasets, type TaskSelection } from '../datasets';
 import { dataPaths } from '../runtime/config';
 import { readJson, runPaths, storeDataset } from '../runtime/artifacts';
 import type { ServerHandle } from '../runtime/temporal';
 import { progressQuery, validateDataset, type ValidationResult } from '../workflows/validate';
 import { awaitResult, newRunId, startOrAttach, withClient, workflowStatus, workflowUrl } from './job';
 
-export interface ValidateOptions {
+export interface ValidateOptions extends TaskSelection {
   runId?: string;
   concurrency?: number;
   worker?: boolean;
@@ -64,7 +64,7 @@ export function validateCommand(config: Config, datasets: string[], opts: Valida
     const runId = opts.runId ?? newRunId('validate');
     // An existing run is attached to as it is; a new one checks every task before starting.
     const existing = (await workflowStatus(client, runId)) !== undefined;
-    const tasks = existing ? undefined : await loadDatasets(datasets);
+    const tasks = existing ? undefined : await loadDatasets(datasets, opts);
     const handle = await startValidation(config, server, client, tasks, runId, opts.concurrency);
     const url = workflowUrl(server, runId);
     const count = tasks ? ` (${tasks.length} task${tasks.length === 1 ? '' : 's'})` : '';

@@ -1,6 +1,9 @@
-// Loads SWE-bench instance files: a JSON list, JSONL, or a single JSON object (one instance).
-// A JSON object keyed by instance_id is a predictions shape, not an instance file, and is rejected.
+// Loads SWE-bench instance files as the datasets ship them: a JSON list, JSONL, a single JSON
+// object (one instance), or the published parquet files (read with hyparquet). A JSON object keyed
+// by instance_id is a predictions shape, not an instance file, and is rejected.
 import path from 'node:path';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import { z } from 'zod';
 import { TASK_DEFAULTS, zodIssues, type DatasetIssue, type Task } from '../core/task';
 import { finalizeTask, isRecord, readText, type LoadResult } from './util';
@@ -73,10 +76,14 @@ interface RawEntry {
 export async function loadSwebenchFile(file: string): Promise<LoadResult> {
   const abs = path.resolve(file);
   const issues: DatasetIssue[] = [];
-  const content = await readText(abs, issues, 'SWE-bench instance file');
-  if (content === undefined) return { tasks: [], issues };
-
-  const entries = splitEntries(abs, content, issues);
+  let entries: RawEntry[];
+  if (abs.toLowerCase().endsWith('.parquet')) {
+    entries = await parquetEntries(abs, issues);
+  } else {
+    const content = await readText(abs, issues, 'SWE-bench instance file');
+    if (content === undefined) return { tasks: [], issues };
+    entries = splitEntries(abs, content, issues);
+  }
   const tasks: Task[] = [];
   const seen = new Map<string, string>();
   for (const entry of entries) {
@@ -96,6 +103,31 @@ export async function loadSwebenchFile(file: string): Promise<LoadResult> {
   }
   if (entries.length === 0 && issues.length === 0) issues.push({ file: abs, message: 'no instances in file' });
   return { tasks, issues };
+}
+
+/** Parquet values as JSON would hold them: 64-bit integers and timestamps become numbers and ISO strings. */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object' && !(v instanceof Uint8Array))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+/** Rows of a parquet file (the Hugging Face datasets' format), one entry each. */
+async function parquetEntries(file: string, issues: DatasetIssue[]): Promise<RawEntry[]> {
+  try {
+    const rows = await parquetReadObjects({ file: await asyncBufferFromFile(file), compressors });
+    return rows.map((row, i) => ({ where: `${file}[row ${i}]`, value: plain(row) }));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    issues.push({
+      file,
+      message: code === 'ENOENT' ? 'missing SWE-bench instance file' : `cannot read parquet: ${(e as Error).message}`,
+    });
+    return [];
+  }
 }
 
 function splitEntries(file: string, content: string, issues: DatasetIssue[]): RawEntry[] {
