@@ -36,10 +36,7 @@ program
   .description(
     "run each task's reference solution (oracle) and a do-nothing agent (null) through the hidden tests; a task is valid when the oracle passes and the null attempt fails",
   )
-  .argument(
-    '<datasets...>',
-    'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl/.parquet)',
-  )
+  .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)')
   .option('--run-id <id>', 'run id (default: validate-<timestamp>); an existing run id attaches to that run')
   .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
   .option('--filter <regex>', 'only task ids matching this regular expression')
@@ -56,10 +53,7 @@ program
   .description(
     'run the agent on every task (strategy sample: N independent rollouts per task), each rollout evaluated with the hidden tests; the same --run-id continues a run',
   )
-  .argument(
-    '<datasets...>',
-    'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl/.parquet)',
-  )
+  .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)')
   .option('--run-id <id>', 'run id (default: run-<timestamp>); an existing id attaches to or continues that run')
   .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
   .option('--filter <regex>', 'only task ids matching this regular expression')
