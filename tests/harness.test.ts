@@ -383,3 +383,63 @@ describe('evaluation specs equal the harness (swebench 4.1.0 constants, test_spe
     );
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Runs of the official harness (tests/fixtures/swebench-official/README.md): its eval.sh is what
+// our table writes for the instance, and its report.json is what our grading makes of its log.
+
+describe('official harness runs are reproduced byte for byte', () => {
+  const DIR = path.join(PROJECT_ROOT, 'tests/fixtures/swebench-official');
+  const runs = readdirSync(DIR).filter((d) => !d.includes('.'));
+  const read = (id: string, f: string) => readFileSync(path.join(DIR, id, f), 'utf8');
+  const repoOf = (id: string) => id.replace(/-\d+$/, '').replace('__', '/');
+
+  it('eval.sh: our table gives the same script for the instance (base commit and test_patch from the script)', () => {
+    expect(runs.length).toBeGreaterThan(1);
+    for (const id of runs) {
+      const script = read(id, 'eval.sh');
+      const baseCommit = /git checkout ([0-9a-f]{40}) /.exec(script)![1]!;
+      const testPatch = /<<'EOF_114329324912'\n([\s\S]*?)\nEOF_114329324912/.exec(script)![1]!;
+      const repo = repoOf(id);
+      const versions = EVAL_SPEC_ROWS.filter((r) => r.repo === repo).flatMap((r) => r.versions);
+      const matching = versions.filter(
+        (version) => evalPlan({ repo, version, baseCommit, testPatch }).script === script,
+      );
+      if (matching.length === 0)
+        same(evalPlan({ repo, version: versions[0], baseCommit, testPatch }).script, script, { id });
+      expect(matching.length).toBeGreaterThan(0);
+    }
+    // The datasets' versions of these instances (SWE-bench Lite).
+    expect(
+      evalPlan({
+        repo: 'django/django',
+        version: '3.0',
+        baseCommit: 'ef082ebb84f00e38af4e8880d04e8365c2766d34',
+        testPatch: /<<'EOF_114329324912'\n([\s\S]*?)\nEOF_114329324912/.exec(
+          read('django__django-11001', 'eval.sh'),
+        )![1]!,
+      }).script,
+    ).toBe(read('django__django-11001', 'eval.sh'));
+  });
+
+  it("report.json: our grading of test_output.txt, and the pinned harness's, equal the official report", () => {
+    const cases: ReportCase[] = runs.map((id) => {
+      const official = JSON.parse(read(id, 'report.json'))[id];
+      const lists = (k: 'FAIL_TO_PASS' | 'PASS_TO_PASS') => [
+        ...official.tests_status[k].success,
+        ...official.tests_status[k].failure,
+      ];
+      return {
+        instance_id: id,
+        model_patch: 'diff',
+        FAIL_TO_PASS: lists('FAIL_TO_PASS'),
+        PASS_TO_PASS: lists('PASS_TO_PASS'),
+        log_parser: REPO_PARSER[repoOf(id)]!,
+        eval_type: 'pass_and_fail',
+        test_output: read(id, 'test_output.txt'),
+      };
+    });
+    cases.forEach((c, i) => same(ours(c).report_json, read(runs[i]!, 'report.json'), { id: runs[i] }));
+    compareReports(cases);
+  });
+});
