@@ -3,7 +3,7 @@
 // resolutions, eval scripts, test directives and the spec table must be equal. The Python side is
 // tests/harness/bridge.py run with the venv's python. A disagreement prints both sides.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -423,7 +423,9 @@ describe('official harness runs are reproduced byte for byte', () => {
   });
 
   it("report.json: our grading of test_output.txt, and the pinned harness's, equal the official report", () => {
-    const cases: ReportCase[] = runs.map((id) => {
+    const graded = runs.filter((id) => existsSync(path.join(DIR, id, 'test_output.txt')));
+    expect(graded.length).toBeGreaterThan(1);
+    const cases: ReportCase[] = graded.map((id) => {
       const official = JSON.parse(read(id, 'report.json'))[id];
       const lists = (k: 'FAIL_TO_PASS' | 'PASS_TO_PASS') => [
         ...official.tests_status[k].success,
@@ -439,7 +441,7 @@ describe('official harness runs are reproduced byte for byte', () => {
         test_output: read(id, 'test_output.txt'),
       };
     });
-    cases.forEach((c, i) => same(ours(c).report_json, read(runs[i]!, 'report.json'), { id: runs[i] }));
+    cases.forEach((c, i) => same(ours(c).report_json, read(graded[i]!, 'report.json'), { id: graded[i] }));
     compareReports(cases);
   });
 });

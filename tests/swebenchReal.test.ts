@@ -1,0 +1,248 @@
+// Real SWE-bench instances end to end on real repositories, in offline images built from Debian
+// packages (scripts/swebench-base-image.sh): the instance's test_patch, FAIL_TO_PASS and
+// PASS_TO_PASS come from the official harness's own files for it (tests/fixtures/swebench-official),
+// the repository either from a local mirror of its history (an environment variable names it; the
+// real base_commit, and the gold patch taken from the upstream pull request) or, without one, from
+// the release sdist on PyPI whose files the patches touch are identical to base_commit's, committed
+// to a local git repository that stands in for base_commit (the instance's base_commit is then that
+// commit: said in the test name). Each report.json is also graded by the pinned official harness.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigSchema, type Config } from '../core/config';
+import { getEvalReport, pythonJsonDumps } from '../core/grading';
+import { containerName, type Task } from '../core/task';
+import { loadSwebenchFile } from '../datasets/swebench';
+import { PROJECT_ROOT } from '../runtime/config';
+import { evaluatePatch, sandboxSpec, type Outcome } from '../runtime/evaluate';
+import { prepareTaskImage } from '../runtime/images';
+import { LABEL, removeSandboxes } from '../runtime/sandbox';
+
+const RUN = `real-test-${process.pid}`;
+const OFFICIAL = path.join(PROJECT_ROOT, 'tests/fixtures/swebench-official');
+const work = mkdtempSync(path.join(os.tmpdir(), 'agentscale-real-'));
+const sh = (cmd: string, args: string[], cwd?: string) =>
+  execFileSync(cmd, args, { cwd, stdio: 'pipe', maxBuffer: 256 * 1024 * 1024 }).toString();
+
+interface RealCase {
+  id: string;
+  repo: string;
+  version: string;
+  /** Environment variable naming a local git mirror of the repository. */
+  mirrorEnv: string;
+  /** The upstream pull request's merge commit: the gold patch is its non-test diff. */
+  merge: string;
+  /** Test directories, left out of the gold patch (they are the test_patch's). */
+  testDirs: string[];
+  /** Without a mirror: the PyPI release whose tree stands in for base_commit. */
+  sdist: { name: string; version: string };
+  /** Image set-up on top of the base image, run in /testbed. */
+  install: string[];
+}
+
+const CASES: RealCase[] = [
+  {
+    id: 'pytest-dev__pytest-5103',
+    repo: 'pytest-dev/pytest',
+    version: '4.5',
+    mirrorEnv: 'AGENTSCALE_MIRROR_PYTEST',
+    merge: '2b9ca342809a4e05b4451a074d644c14acda844c',
+    testDirs: ['testing'],
+    sdist: { name: 'pytest', version: '4.5.0' },
+    install: [
+      // The repository's own pytest, from src/, as `pytest` (the harness's images pip-install it).
+      "printf '/testbed/src\\n' > /usr/lib/python3/dist-packages/testbed-src.pth",
+      // A git checkout lacks the version file setuptools_scm writes (it is in .gitignore).
+      '[ -f src/_pytest/_version.py ] || printf "version = \'4.5.0\'\\n" > src/_pytest/_version.py',
+      'printf \'#!/bin/sh\\nexec python -m pytest "$@"\\n\' > /usr/local/bin/pytest && chmod +x /usr/local/bin/pytest',
+    ],
+  },
+];
+
+/** The instance as the dataset has it, from the official harness's eval.sh and report.json for it. */
+function officialInstance(c: RealCase) {
+  const script = readFileSync(path.join(OFFICIAL, c.id, 'eval.sh'), 'utf8');
+  const report = JSON.parse(readFileSync(path.join(OFFICIAL, c.id, 'report.json'), 'utf8'))[c.id];
+  const all = (k: string) => [...report.tests_status[k].success, ...report.tests_status[k].failure] as string[];
+  return {
+    instance_id: c.id,
+    repo: c.repo,
+    version: c.version,
+    base_commit: /git checkout ([0-9a-f]{40}) /.exec(script)![1]!,
+    test_patch: /<<'EOF_114329324912'\n([\s\S]*?)\nEOF_114329324912/.exec(script)![1]! + '\n',
+    FAIL_TO_PASS: JSON.stringify(all('FAIL_TO_PASS')),
+    PASS_TO_PASS: JSON.stringify(all('PASS_TO_PASS')),
+    problem_statement: '(not needed for grading)',
+  };
+}
+
+/** A release sdist from PyPI committed to a fresh git repository; returns its folder and commit. */
+function standIn(c: RealCase): { dir: string; commit: string } {
+  const dl = path.join(work, `${c.sdist.name}-sdist`);
+  mkdirSync(dl, { recursive: true });
+  sh('python3', [
+    '-m',
+    'pip',
+    'download',
+    '--quiet',
+    '--no-deps',
+    '--no-binary',
+    ':all:',
+    '-d',
+    dl,
+    `${c.sdist.name}==${c.sdist.version}`,
+  ]);
+  const archive = readdirSync(dl).find((f) => f.endsWith('.tar.gz'))!;
+  sh('tar', ['xzf', path.join(dl, archive), '--no-same-owner', '-C', dl]);
+  const dir = path.join(dl, archive.replace(/\.tar\.gz$/, ''));
+  sh('git', ['init', '-q'], dir);
+  sh('git', ['add', '-A'], dir);
+  sh(
+    'git',
+    [
+      '-c',
+      'user.name=agentscale',
+      '-c',
+      'user.email=tests@agentscale',
+      'commit',
+      '-qm',
+      `${c.sdist.name} ${c.sdist.version} sdist`,
+    ],
+    dir,
+  );
+  return { dir, commit: sh('git', ['rev-parse', 'HEAD'], dir).trim() };
+}
+
+let baseImage = '';
+let harnessPython = '';
+beforeAll(() => {
+  baseImage = sh('bash', [path.join(PROJECT_ROOT, 'scripts/swebench-base-image.sh')])
+    .trim()
+    .split('\n')
+    .at(-1)!;
+  harnessPython = sh('bash', [path.join(PROJECT_ROOT, 'scripts/swebench-harness.sh')])
+    .trim()
+    .split('\n')
+    .at(-1)!;
+}, 900_000);
+afterAll(async () => {
+  await removeSandboxes({ [LABEL.run]: RUN });
+});
+
+/** The pinned official harness's report for the same output (tests/harness/bridge.py). */
+function officialReport(task: Task, patch: string, testOutput: string, logParser: string) {
+  const v = task.verifier as Extract<Task['verifier'], { kind: 'swebench' }>;
+  const out = execFileSync(harnessPython, [path.join(PROJECT_ROOT, 'tests/harness/bridge.py'), '--v5'], {
+    input: JSON.stringify({
+      op: 'report',
+      cases: [
+        {
+          instance_id: task.id,
+          model_patch: patch,
+          FAIL_TO_PASS: v.failToPass,
+          PASS_TO_PASS: v.passToPass,
+          log_parser: logParser,
+          eval_type: 'pass_and_fail',
+          test_output: testOutput,
+        },
+      ],
+    }),
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return (JSON.parse(out.toString()) as { report_json: string }[])[0]!.report_json;
+}
+
+async function evaluate(task: Task, config: Config, patch: string, attempt: string) {
+  const { image } = await prepareTaskImage(task, config);
+  const logDir = mkdtempSync(path.join(work, `${attempt}-`));
+  const spec = sandboxSpec(task, config, image, containerName(RUN, task.id, attempt, 1), {
+    [LABEL.run]: RUN,
+    [LABEL.task]: task.id,
+    [LABEL.attempt]: attempt,
+  });
+  const outcome: Outcome = await evaluatePatch(task, patch, spec, config, logDir);
+  const read = (f: string) => readFileSync(path.join(logDir, f), 'utf8');
+  return { outcome, logDir, read };
+}
+
+for (const c of CASES) {
+  const mirror = process.env[c.mirrorEnv];
+  const mode = mirror && existsSync(mirror) ? 'mirror' : 'sdist';
+  describe(`${c.id} (${mode === 'mirror' ? `real base_commit from ${c.mirrorEnv}` : `base_commit stood in by the ${c.sdist.name} ${c.sdist.version} sdist`})`, () => {
+    let task: Task;
+    let config: Config;
+    let gold: string | undefined;
+    beforeAll(async () => {
+      if (mode === 'sdist')
+        console.log(
+          `${c.id}: ${c.mirrorEnv} is not set: the ${c.sdist.name} ${c.sdist.version} sdist stands in for base_commit, and the gold patch (taken from the upstream pull request in a mirror) is not run`,
+        );
+      const inst: Record<string, unknown> = officialInstance(c);
+      let source: string;
+      if (mode === 'mirror') {
+        source = mirror!;
+        const files = sh('git', ['--git-dir', mirror!, 'diff', '--name-only', `${c.merge}^1`, c.merge])
+          .split('\n')
+          .filter((f) => f && !c.testDirs.some((d) => f.startsWith(`${d}/`)));
+        gold = sh('git', ['--git-dir', mirror!, 'diff', `${c.merge}^1`, c.merge, '--', ...files]);
+        inst.patch = gold;
+      } else {
+        const s = standIn(c);
+        source = s.dir;
+        inst.base_commit = s.commit;
+      }
+      const file = path.join(work, `${c.id}.jsonl`);
+      (await import('node:fs')).writeFileSync(file, `${JSON.stringify(inst)}\n`);
+      const loaded = await loadSwebenchFile(file);
+      expect(loaded.issues).toEqual([]);
+      task = loaded.tasks[0]!;
+      config = ConfigSchema.parse({
+        dataDir: work,
+        swebench: {
+          recipes: { [c.repo]: { source, baseImage, install: c.install, evalInstall: null } },
+        },
+      });
+    }, 900_000);
+
+    it('empty patch: unresolved, its FAIL_TO_PASS failing, PASS_TO_PASS passing; report equals the official harness grading the same output', async () => {
+      const { outcome, read } = await evaluate(task, config, '', 'empty');
+      const v = task.verifier as Extract<Task['verifier'], { kind: 'swebench' }>;
+      expect(outcome.report).toMatchObject({ patch_exists: false, resolved: false, patch_successfully_applied: true });
+      expect(outcome.report?.tests_status?.FAIL_TO_PASS.failure).toEqual(v.failToPass);
+      expect(outcome.report?.tests_status?.PASS_TO_PASS.failure).toEqual([]);
+      expect(outcome.harness).toMatch(/swebench==5\.0\.2/);
+      // Graded as a non-empty prediction, the pinned harness gives the same tests_status.
+      const theirs = JSON.parse(officialReport(task, 'x', read('test_output.txt'), 'parse_log_pytest'))[task.id];
+      expect(theirs.tests_status).toEqual(outcome.report!.tests_status);
+      expect(theirs.resolved).toBe(false);
+    }, 900_000);
+
+    it.runIf(mode === 'mirror')(
+      'gold patch: resolved; report.json equals the official harness, and is byte-identical when graded again',
+      async () => {
+        const first = await evaluate(task, config, gold!, 'gold');
+        expect(first.outcome.report).toMatchObject({ patch_exists: true, resolved: true });
+        expect(first.read('report.json')).toBe(
+          officialReport(task, gold!, first.read('test_output.txt'), 'parse_log_pytest'),
+        );
+        // The same prediction graded twice (a fresh container each time): the same bytes.
+        const second = await evaluate(task, config, gold!, 'gold-again');
+        expect(second.read('report.json')).toBe(first.read('report.json'));
+        const v = task.verifier as Extract<Task['verifier'], { kind: 'swebench' }>;
+        const regraded = getEvalReport({
+          instanceId: task.id,
+          modelPatch: gold!,
+          failToPass: v.failToPass,
+          passToPass: v.passToPass,
+          logParser: 'parse_log_pytest',
+          evalType: 'pass_and_fail',
+          testOutput: first.read('test_output.txt'),
+        });
+        expect(pythonJsonDumps(regraded.report)).toBe(first.read('report.json'));
+      },
+      900_000,
+    );
+  });
+}
