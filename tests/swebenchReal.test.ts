@@ -36,11 +36,20 @@ interface RealCase {
   merge: string;
   /** Test directories, left out of the gold patch (they are the test_patch's). */
   testDirs: string[];
-  /** Without a mirror: the PyPI release whose tree stands in for base_commit. */
-  sdist: { name: string; version: string };
+  /** Without a mirror: the PyPI release whose tree stands in for base_commit (none: mirror only). */
+  sdist?: { name: string; version: string };
   /** Image set-up on top of the base image, run in /testbed. */
   install: string[];
 }
+
+// pytest from its own src/ as `pytest` (the harness's images pip-install it; offline, pip cannot).
+const PYTEST_INSTALL = [
+  // The repository's own pytest, from src/, as `pytest` (the harness's images pip-install it).
+  "printf '/testbed/src\\n' > /usr/lib/python3/dist-packages/testbed-src.pth",
+  // A git checkout lacks the version file setuptools_scm writes (it is in .gitignore).
+  '[ -f src/_pytest/_version.py ] || printf "version = \'4.5.0\'\\n" > src/_pytest/_version.py',
+  'printf \'#!/bin/sh\\nexec python -m pytest "$@"\\n\' > /usr/local/bin/pytest && chmod +x /usr/local/bin/pytest',
+];
 
 const CASES: RealCase[] = [
   {
@@ -51,13 +60,17 @@ const CASES: RealCase[] = [
     merge: '2b9ca342809a4e05b4451a074d644c14acda844c',
     testDirs: ['testing'],
     sdist: { name: 'pytest', version: '4.5.0' },
-    install: [
-      // The repository's own pytest, from src/, as `pytest` (the harness's images pip-install it).
-      "printf '/testbed/src\\n' > /usr/lib/python3/dist-packages/testbed-src.pth",
-      // A git checkout lacks the version file setuptools_scm writes (it is in .gitignore).
-      '[ -f src/_pytest/_version.py ] || printf "version = \'4.5.0\'\\n" > src/_pytest/_version.py',
-      'printf \'#!/bin/sh\\nexec python -m pytest "$@"\\n\' > /usr/local/bin/pytest && chmod +x /usr/local/bin/pytest',
-    ],
+    install: PYTEST_INSTALL,
+  },
+  {
+    // A PASS_TO_PASS list with ids cut at their first whitespace, as the datasets have them.
+    id: 'pytest-dev__pytest-5221',
+    repo: 'pytest-dev/pytest',
+    version: '4.5',
+    mirrorEnv: 'AGENTSCALE_MIRROR_PYTEST',
+    merge: '2051e30b9b596e944524ccb787ed20f9f5be93e3',
+    testDirs: ['testing'],
+    install: PYTEST_INSTALL,
   },
 ];
 
@@ -79,8 +92,8 @@ function officialInstance(c: RealCase) {
 }
 
 /** A release sdist from PyPI committed to a fresh git repository; returns its folder and commit. */
-function standIn(c: RealCase): { dir: string; commit: string } {
-  const dl = path.join(work, `${c.sdist.name}-sdist`);
+function standIn(c: RealCase, sdist: { name: string; version: string }): { dir: string; commit: string } {
+  const dl = path.join(work, `${sdist.name}-sdist`);
   mkdirSync(dl, { recursive: true });
   sh('python3', [
     '-m',
@@ -92,7 +105,7 @@ function standIn(c: RealCase): { dir: string; commit: string } {
     ':all:',
     '-d',
     dl,
-    `${c.sdist.name}==${c.sdist.version}`,
+    `${sdist.name}==${sdist.version}`,
   ]);
   const archive = readdirSync(dl).find((f) => f.endsWith('.tar.gz'))!;
   sh('tar', ['xzf', path.join(dl, archive), '--no-same-owner', '-C', dl]);
@@ -108,7 +121,7 @@ function standIn(c: RealCase): { dir: string; commit: string } {
       'user.email=tests@agentscale',
       'commit',
       '-qm',
-      `${c.sdist.name} ${c.sdist.version} sdist`,
+      `${sdist.name} ${sdist.version} sdist`,
     ],
     dir,
   );
@@ -169,15 +182,22 @@ async function evaluate(task: Task, config: Config, patch: string, attempt: stri
 
 for (const c of CASES) {
   const mirror = process.env[c.mirrorEnv];
-  const mode = mirror && existsSync(mirror) ? 'mirror' : 'sdist';
-  describe(`${c.id} (${mode === 'mirror' ? `real base_commit from ${c.mirrorEnv}` : `base_commit stood in by the ${c.sdist.name} ${c.sdist.version} sdist`})`, () => {
+  const mode = mirror && existsSync(mirror) ? 'mirror' : c.sdist ? 'sdist' : 'none';
+  if (mode === 'none') {
+    describe.skip(`${c.id} (needs ${c.mirrorEnv}: a git mirror of ${c.repo}; no release tree matches its base_commit)`, () => {
+      it('gold and empty patch', () => {});
+    });
+    continue;
+  }
+  const sdist = c.sdist!;
+  describe(`${c.id} (${mode === 'mirror' ? `real base_commit from ${c.mirrorEnv}` : `base_commit stood in by the ${sdist.name} ${sdist.version} sdist`})`, () => {
     let task: Task;
     let config: Config;
     let gold: string | undefined;
     beforeAll(async () => {
       if (mode === 'sdist')
         console.log(
-          `${c.id}: ${c.mirrorEnv} is not set: the ${c.sdist.name} ${c.sdist.version} sdist stands in for base_commit, and the gold patch (taken from the upstream pull request in a mirror) is not run`,
+          `${c.id}: ${c.mirrorEnv} is not set: the ${sdist.name} ${sdist.version} sdist stands in for base_commit, and the gold patch (taken from the upstream pull request in a mirror) is not run`,
         );
       const inst: Record<string, unknown> = officialInstance(c);
       let source: string;
@@ -189,7 +209,7 @@ for (const c of CASES) {
         gold = sh('git', ['--git-dir', mirror!, 'diff', `${c.merge}^1`, c.merge, '--', ...files]);
         inst.patch = gold;
       } else {
-        const s = standIn(c);
+        const s = standIn(c, sdist);
         source = s.dir;
         inst.base_commit = s.commit;
       }
