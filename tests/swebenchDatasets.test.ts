@@ -112,3 +112,31 @@ describe('--instances and --filter', () => {
     expect(() => selectTasks(all, { filter: '^zzz' })).toThrow(/no task id matches/);
   });
 });
+
+describe('the recipes in docs/swebench.md', () => {
+  it('are valid config, and drop the offline-impossible install step from the eval script', async () => {
+    const { parse } = await import('yaml');
+    const doc = await fs.readFile(path.join(EXAMPLES, '..', 'docs', 'swebench.md'), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+    const config = ConfigSchema.parse(parse(yaml));
+    expect(Object.keys(config.swebench.recipes).sort()).toEqual([
+      'django/django',
+      'psf/requests',
+      'pytest-dev/pytest',
+      'sympy/sympy',
+    ]);
+    const { evalPlan } = await import('../core/swebenchSpecs');
+    const plan = evalPlan(
+      {
+        repo: 'django/django',
+        version: '3.0',
+        baseCommit: 'abc',
+        testPatch: 'diff --git a/tests/x/tests.py b/tests/x/tests.py\n',
+      },
+      config.swebench.recipes['django/django'],
+    );
+    expect(plan.script).not.toContain('pip install');
+    expect(plan.testCmd).toBe('./tests/runtests.py --verbosity 2 --settings=test_sqlite --parallel 1 x.tests');
+    expect(plan.logParser).toBe('parse_log_django');
+  });
+});
