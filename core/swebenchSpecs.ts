@@ -7,7 +7,7 @@
 // are run as given, as 5.0.2 does.
 import { z } from 'zod';
 import { MARKERS, type EvalType } from './grading';
-import { REPO_PARSER } from './swebenchParsers';
+import { LOG_PARSERS, REPO_PARSER } from './swebenchParsers';
 
 /** How test directives come from the test_patch's files (get_test_directives). */
 export type DirectiveRule = 'paths' | 'django-modules';
@@ -227,8 +227,14 @@ export const SwebenchRecipeSchema = z.object({
   install: z.array(z.string()).default([]),
   /** Test command; the directives are appended (or replace `{tests}` where it appears). */
   testCmd: z.string().optional(),
-  /** A harness log parser name (parse_log_pytest, parse_log_django, parse_log_sympy, ...). */
-  logParser: z.string().optional(),
+  /** A harness log parser name (parse_log_pytest, parse_log_django, ...; `pytest` means parse_log_pytest). */
+  logParser: z
+    .string()
+    .transform((n) => (n.startsWith('parse_log_') ? n : `parse_log_${n}`))
+    .refine((n) => n in LOG_PARSERS, {
+      message: `not a log parser agentscale has (${Object.keys(LOG_PARSERS).join(', ')})`,
+    })
+    .optional(),
   directives: z.enum(['paths', 'django-modules']).optional(),
   evalCommands: z.array(z.string()).optional(),
   /** The install step the eval script repeats before the tests; null drops it (offline images). */

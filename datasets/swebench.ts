@@ -5,6 +5,7 @@ import path from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { z } from 'zod';
+import { LOG_PARSERS } from '../core/swebenchParsers';
 import { TASK_DEFAULTS, zodIssues, type DatasetIssue, type Task } from '../core/task';
 import { finalizeTask, isRecord, readText, type LoadResult } from './util';
 
@@ -210,6 +211,14 @@ function instanceToTask(file: string, entry: RawEntry, issues: DatasetIssue[]): 
     return undefined;
   }
   const inst = parsed.data;
+  if (inst.log_parser && !(inst.log_parser in LOG_PARSERS)) {
+    issues.push({
+      file: entry.where,
+      field: 'log_parser',
+      message: `"${inst.log_parser}" is not a log parser agentscale has (it has the harness's Python ones: ${Object.keys(LOG_PARSERS).join(', ')})`,
+    });
+    return undefined;
+  }
   const loader: Record<string, unknown> = {
     where: entry.where,
     allowInternet: 'defaulted to false (no network unless the task allows it)',

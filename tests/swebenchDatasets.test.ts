@@ -85,6 +85,18 @@ describe('parquet instance files', () => {
     expect(plan.script).toContain('make check\nSWEBENCH_TEST_EXIT_CODE=$?');
   });
 
+  it('an instance naming a log parser we do not have is a dataset issue; a recipe may say `pytest`', async () => {
+    const file = await writeParquet('jest.parquet', [{ ...rows[0], log_parser: 'parse_log_jest' }], ['log_parser']);
+    const r = await loadSwebenchFile(file);
+    expect(r.tasks).toEqual([]);
+    expect(r.issues[0]).toMatchObject({ field: 'log_parser' });
+    const cfg = ConfigSchema.parse({ swebench: { recipes: { 'a/b': { source: '.', logParser: 'pytest' } } } });
+    expect(cfg.swebench.recipes['a/b']!.logParser).toBe('parse_log_pytest');
+    expect(() => ConfigSchema.parse({ swebench: { recipes: { 'a/b': { source: '.', logParser: 'nope' } } } })).toThrow(
+      /not a log parser/,
+    );
+  });
+
   it('a file that is not parquet is reported, not thrown', async () => {
     const file = path.join(tmp, 'broken.parquet');
     await fs.writeFile(file, 'not parquet');
