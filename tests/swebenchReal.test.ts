@@ -7,7 +7,7 @@
 // to a local git repository that stands in for base_commit (the instance's base_commit is then that
 // commit: said in the test name). Each report.json is also graded by the pinned official harness.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +38,11 @@ interface RealCase {
   testDirs: string[];
   /** Without a mirror: the PyPI release whose tree stands in for base_commit (none: mirror only). */
   sdist?: { name: string; version: string };
+  /**
+   * Without a mirror, the fix as a later release has it: in `file`, `from` becomes `to` (the
+   * release is checked to hold `to` and not `from`). The gold run then uses this patch.
+   */
+  releaseFix?: { version: string; file: string; from: string; to: string };
   /** Image set-up on top of the base image, run in /testbed. */
   install: string[];
 }
@@ -75,6 +80,24 @@ const CASES: RealCase[] = [
     install: ["printf '/testbed\\n' > /usr/lib/python3/dist-packages/testbed.pth"],
   },
   {
+    // The 2.2.1 release lacks the fix (3.0 has it) and takes the test_patch; the gold run uses
+    // the one changed line as Django 3.0 released it.
+    id: 'django__django-11049',
+    repo: 'django/django',
+    version: '3.0',
+    mirrorEnv: 'AGENTSCALE_MIRROR_DJANGO',
+    merge: '',
+    testDirs: ['tests'],
+    sdist: { name: 'django', version: '2.2.1' },
+    releaseFix: {
+      version: '3.0',
+      file: 'django/db/models/fields/__init__.py',
+      from: '[DD] [HH:[MM:]]ss[.uuuuuu] format.',
+      to: '[DD] [[HH:]MM:]ss[.uuuuuu] format.',
+    },
+    install: ["printf '/testbed\\n' > /usr/lib/python3/dist-packages/testbed.pth"],
+  },
+  {
     // A PASS_TO_PASS list with ids cut at their first whitespace, as the datasets have them.
     id: 'pytest-dev__pytest-5221',
     repo: 'pytest-dev/pytest',
@@ -104,24 +127,24 @@ function officialInstance(c: RealCase) {
 }
 
 /** A release sdist from PyPI committed to a fresh git repository; returns its folder and commit. */
+/** A release's source tree from its PyPI sdist (downloaded once per test file). */
+function sdistTree(sdist: { name: string; version: string }): string {
+  const dl = path.join(work, `${sdist.name}-${sdist.version}-sdist`);
+  const extracted = () => readdirSync(dl).find((f) => !f.endsWith('.tar.gz'));
+  if (!existsSync(dl) || !extracted()) {
+    mkdirSync(dl, { recursive: true });
+    const spec = `${sdist.name}==${sdist.version}`;
+    sh('python3', ['-m', 'pip', 'download', '--quiet', '--no-deps', '--no-binary', ':all:', '-d', dl, spec]);
+    const archive = readdirSync(dl).find((f) => f.endsWith('.tar.gz'))!;
+    sh('tar', ['xzf', path.join(dl, archive), '--no-same-owner', '-C', dl]);
+  }
+  return path.join(dl, extracted()!);
+}
+
 function standIn(c: RealCase, sdist: { name: string; version: string }): { dir: string; commit: string } {
-  const dl = path.join(work, `${sdist.name}-sdist`);
-  mkdirSync(dl, { recursive: true });
-  sh('python3', [
-    '-m',
-    'pip',
-    'download',
-    '--quiet',
-    '--no-deps',
-    '--no-binary',
-    ':all:',
-    '-d',
-    dl,
-    `${sdist.name}==${sdist.version}`,
-  ]);
-  const archive = readdirSync(dl).find((f) => f.endsWith('.tar.gz'))!;
-  sh('tar', ['xzf', path.join(dl, archive), '--no-same-owner', '-C', dl]);
-  const dir = path.join(dl, archive.replace(/\.tar\.gz$/, ''));
+  const tree = sdistTree(sdist);
+  const dir = path.join(work, `${c.id}-standin`);
+  sh('cp', ['-a', tree, dir]);
   sh('git', ['init', '-q'], dir);
   sh('git', ['add', '-A'], dir);
   sh(
@@ -227,7 +250,10 @@ for (const c of CASES) {
     beforeAll(async () => {
       if (mode === 'sdist')
         console.log(
-          `${c.id}: ${c.mirrorEnv} is not set: the ${sdist.name} ${sdist.version} sdist stands in for base_commit, and the gold patch (taken from the upstream pull request in a mirror) is not run`,
+          `${c.id}: ${c.mirrorEnv} is not set: the ${sdist.name} ${sdist.version} sdist stands in for base_commit; ` +
+            (c.releaseFix
+              ? `the gold run applies the fix as Django ${c.releaseFix.version} released it`
+              : 'the gold patch (from the upstream pull request in a mirror) is not run'),
         );
       const inst: Record<string, unknown> = officialInstance(c);
       let source: string;
@@ -242,9 +268,24 @@ for (const c of CASES) {
         const s = standIn(c, sdist);
         source = s.dir;
         inst.base_commit = s.commit;
+        const fix = c.releaseFix;
+        if (fix) {
+          const released = readFileSync(
+            path.join(sdistTree({ name: sdist.name, version: fix.version }), fix.file),
+            'utf8',
+          );
+          expect(released.includes(fix.to) && !released.includes(fix.from)).toBe(true);
+          const file = path.join(s.dir, fix.file);
+          const before = readFileSync(file, 'utf8');
+          expect(before.includes(fix.from)).toBe(true);
+          writeFileSync(file, before.replace(fix.from, fix.to));
+          gold = sh('git', ['diff'], s.dir);
+          writeFileSync(file, before);
+          inst.patch = gold;
+        }
       }
       const file = path.join(work, `${c.id}.jsonl`);
-      (await import('node:fs')).writeFileSync(file, `${JSON.stringify(inst)}\n`);
+      writeFileSync(file, `${JSON.stringify(inst)}\n`);
       const loaded = await loadSwebenchFile(file);
       expect(loaded.issues).toEqual([]);
       task = loaded.tasks[0]!;
@@ -278,7 +319,7 @@ for (const c of CASES) {
       expect(theirs.resolved).toBe(false);
     }, 900_000);
 
-    it.runIf(mode === 'mirror')(
+    it.runIf(mode === 'mirror' || !!c.releaseFix)(
       'gold patch: resolved; report.json equals the official harness, and is byte-identical when graded again',
       async () => {
         const first = await evaluate(task, config, gold!, 'gold');
