@@ -259,6 +259,7 @@ export function createRolloutActivities(
               patch_exists: false,
               patch_successfully_applied: false,
               resolved: false,
+              infra_failure: false,
             };
             return {
               passed: false,

@@ -84,6 +84,8 @@ program
   )
   .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)')
   .option('--run-id <id>', 'run id (default: validate-<timestamp>); an existing run id attaches to that run')
+  .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
+  .option('--filter <regex>', 'only task ids matching this regular expression')
   .option('--concurrency <n>', 'tasks validated at once (default: validate.concurrency from config)', positiveInt)
   .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
@@ -102,6 +104,8 @@ withMethodOptions(
     .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)'),
 )
   .option('--run-id <id>', 'run id (default: run-<timestamp>); an existing id attaches to or continues that run')
+  .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
+  .option('--filter <regex>', 'only task ids matching this regular expression')
   .option('--concurrency <n>', 'tasks in flight (default: run.taskConcurrency from config)', positiveInt)
   .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
@@ -145,6 +149,8 @@ withMethodOptions(
     .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files'),
 )
   .requiredOption('--id <id>', "the schedule id (also the prefix of its runs' ids)")
+  .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
+  .option('--filter <regex>', 'only task ids matching this regular expression')
   .option('--cron <expr>', 'when, as a cron expression (e.g. "0 2 * * *" for 02:00 every night)')
   .option('--every <interval>', 'or how often, e.g. 24h, 30m')
   .option('--timezone <tz>', 'time zone of --cron (e.g. Europe/Paris; default UTC)')

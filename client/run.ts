@@ -8,7 +8,7 @@ import { renderRunReport, type RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
 import { describeSettings, runSettings, type RunSettings, type SettingsOptions } from '../core/settings';
 import { taskRef, type Task } from '../core/task';
-import { loadDatasets } from '../datasets';
+import { loadDatasets, type TaskSelection } from '../datasets';
 import { loadRunDataset, readJson } from '../runtime/artifacts';
 import { writeRunRecord } from '../runtime/runRecord';
 import { runDirOf, runFolder } from '../runtime/runFolder';
@@ -19,7 +19,7 @@ import { EXIT } from './exitCodes';
 import { awaitResult, detached, newRunId, startOrAttach, withClient, workflowUrl } from './job';
 import { printJson } from './output';
 
-export interface RunOptions extends SettingsOptions {
+export interface RunOptions extends SettingsOptions, TaskSelection {
   runId?: string;
   worker?: boolean;
   json?: boolean;
@@ -89,9 +89,14 @@ export function runExitCode(report: RunReport): number {
 }
 
 /** The tasks a continued run was started with must be the ones asked for now. */
-async function assertSameDataset(stored: Task[], datasets: string[], runId: string): Promise<void> {
+async function assertSameDataset(
+  stored: Task[],
+  datasets: string[],
+  selection: TaskSelection,
+  runId: string,
+): Promise<void> {
   if (!datasets.length) return;
-  const asked = (await loadDatasets(datasets)).map((t) => t.id).sort();
+  const asked = (await loadDatasets(datasets, selection)).map((t) => t.id).sort();
   const had = stored.map((t) => t.id).sort();
   if (asked.join('\n') !== had.join('\n')) {
     throw new UsageError(
@@ -125,8 +130,8 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
 
     // A run that stopped (failed, terminated) continues with the tasks and settings it started with.
     const resumed = status !== undefined && existsSync(folder.dataset) && existsSync(folder.run);
-    const tasks = resumed ? loadRunDataset(folder.root) : await loadDatasets(datasets);
-    if (resumed) await assertSameDataset(tasks, datasets, runId);
+    const tasks = resumed ? loadRunDataset(folder.root) : await loadDatasets(datasets, opts);
+    if (resumed) await assertSameDataset(tasks, datasets, opts, runId);
     const settings = resumed ? readJson<{ settings: RunSettings }>(folder.run).settings : runSettings(config, opts);
     const { handle } = await startRun(config, server, client, {
       runId,

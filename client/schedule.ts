@@ -60,7 +60,7 @@ export async function createSchedule(
   opts: ScheduleCreateOptions,
 ): Promise<void> {
   const spec = specOf(opts);
-  const tasks = await loadDatasets(datasets);
+  const tasks = await loadDatasets(datasets, opts);
   const settings = runSettings(config, opts);
   const folder = scheduleFolder(config, opts.id);
   if (existsSync(folder.schedule)) {

@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../core/config';
 import { SA } from '../core/searchAttributes';
 import { taskRef, type Task } from '../core/task';
-import { loadDatasets } from '../datasets';
+import { loadDatasets, type TaskSelection } from '../datasets';
 import { loadRunDataset, readJson, storeDataset } from '../runtime/artifacts';
 import { renderTable } from '../core/validation';
 import { runDirOf, runFolder } from '../runtime/runFolder';
@@ -16,7 +16,7 @@ import { EXIT } from './exitCodes';
 import { awaitResult, detached, newRunId, startOrAttach, withClient, workflowUrl } from './job';
 import { printJson } from './output';
 
-export interface ValidateOptions {
+export interface ValidateOptions extends TaskSelection {
   runId?: string;
   detach?: boolean;
   concurrency?: number;
@@ -93,7 +93,7 @@ export function validateCommand(config: Config, datasets: string[], opts: Valida
     // Running: attached to as it is. Stopped (failed, terminated, cancelled): started again on the
     // tasks it began with. New: every task checked before anything starts.
     const tasks =
-      status === 'RUNNING' ? undefined : status ? loadRunDataset(folder.root) : await loadDatasets(datasets);
+      status === 'RUNNING' ? undefined : status ? loadRunDataset(folder.root) : await loadDatasets(datasets, opts);
     const handle = await startValidation(config, server, client, tasks, runId, opts.concurrency);
     const count = tasks ? ` (${tasks.length} task${tasks.length === 1 ? '' : 's'})` : '';
     const verb = status === 'RUNNING' ? 'attached to' : status ? `restarted (${status.toLowerCase()})` : 'started';

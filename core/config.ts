@@ -4,20 +4,10 @@ import { z } from 'zod';
 import { AgentConfigSchema } from './agent';
 import { JudgeTemplatesSchema } from './judge';
 import { SummaryTemplatesSchema } from './summary';
+import { SwebenchRecipeSchema } from './swebenchSpecs';
 
-const SwebenchRecipeSchema = z.object({
-  /** A local git repository (folder or bundle file) holding the project's history. */
-  source: z.string(),
-  /** Image the repository is installed into. */
-  baseImage: z.string().default('agentscale/base:bookworm'),
-  /** Shell commands run in /testbed at base_commit while building the image. */
-  install: z.array(z.string()).default([]),
-  /** Test command; `{tests}` is replaced by the test files the test_patch touches. */
-  testCmd: z.string().default('python3 -m pytest -rA -p no:cacheprovider {tests}'),
-  /** How test output is read: pytest's -rA summary lines. */
-  logParser: z.enum(['pytest']).default('pytest'),
-});
-export type SwebenchRecipe = z.infer<typeof SwebenchRecipeSchema>;
+// The SWE-bench recipe schema lives with the evaluation specs it overrides.
+export { SwebenchRecipeSchema, type SwebenchRecipe } from './swebenchSpecs';
 
 /** Dollars per million tokens. Absent prices make cost "unknown", never an error. */
 const PricesSchema = z.object({

@@ -1,5 +1,6 @@
 // How test output becomes a verdict, for all three formats. Pure functions: the evaluation
 // activities feed them what the container printed or wrote.
+import { LOG_PARSERS, type StatusMap } from './swebenchParsers';
 
 export type TestStatus = 'PASSED' | 'FAILED' | 'ERROR' | 'SKIPPED' | 'XFAIL' | 'XPASS';
 // eslint-disable-next-line no-control-regex -- pytest may colour its summary; the escapes must go.
@@ -72,44 +73,252 @@ export interface TestBuckets {
   failure: string[];
 }
 
-/** The per-instance report SWE-bench's harness writes (report.json), keyed by instance id. */
+/**
+ * The harness whose grading this file reproduces: log parsers, grading and report.json are
+ * swebench 5.0.2's; the per-repository evaluation specs (test commands, directives, eval script)
+ * are 4.1.0's, the last version that derives eval scripts itself (core/swebenchSpecs.ts).
+ */
+export const HARNESS = {
+  grading: 'swebench==5.0.2',
+  specs: 'swebench==4.1.0',
+} as const;
+export const HARNESS_LABEL = `${HARNESS.grading} (log parsers, grading, report.json); eval specs of ${HARNESS.specs}`;
+
+/** The harness's log markers (swebench.harness.constants). */
+export const MARKERS = {
+  applyPatchFail: '>>>>> Patch Apply Failed',
+  resetFailed: '>>>>> Reset Failed',
+  testsError: '>>>>> Tests Errored',
+  testsTimeout: '>>>>> Tests Timed Out',
+  startTestOutput: '>>>>> Start Test Output',
+  endTestOutput: '>>>>> End Test Output',
+  testExitCode: '>>>>> Test Exit Code',
+  testExitCodeVar: 'SWEBENCH_TEST_EXIT_CODE',
+} as const;
+
+export type EvalType = 'pass_and_fail' | 'fail_only';
+export type ResolvedStatus = 'RESOLVED_FULL' | 'RESOLVED_PARTIAL' | 'RESOLVED_NO';
+
+export interface TestsStatus {
+  FAIL_TO_PASS: TestBuckets;
+  PASS_TO_PASS: TestBuckets;
+  FAIL_TO_FAIL: TestBuckets;
+  PASS_TO_FAIL: TestBuckets;
+}
+
+/** The per-instance report the harness writes (report.json), keyed by instance id; keys in its order. */
 export interface SwebenchInstanceReport {
   patch_is_None: boolean;
   patch_exists: boolean;
   patch_successfully_applied: boolean;
   resolved: boolean;
-  tests_status?: {
-    FAIL_TO_PASS: TestBuckets;
-    PASS_TO_PASS: TestBuckets;
-    FAIL_TO_FAIL: TestBuckets;
-    PASS_TO_FAIL: TestBuckets;
-  };
+  infra_failure: boolean;
+  infra_failure_reason?: string;
+  tests_status?: TestsStatus;
+}
+
+/** Python's universal newlines: the harness reads test_output.txt in text mode. */
+export function universalNewlines(text: string): string {
+  return text.replace(/\r\n?/g, '\n');
+}
+
+// Evidence that a test runner ran at all (grading.py SUITE_RAN); Python's \d and \w are Unicode.
+const SUITE_RAN =
+  /Executed [1-9]\p{Nd}* of \p{Nd}+|TOTAL: [1-9]\p{Nd}* (?:SUCCESS|FAILED)|[1-9]\p{Nd}* passing|Tests:\s+[1-9]\p{Nd}*|Test Suites:\s+(?:\p{Nd}+ [\p{L}\p{N}_]+, )*[1-9]\p{Nd}* total|^# tests [1-9]\p{Nd}*|[1-9]\p{Nd}* specs?, \p{Nd}+ failures?|': ok$/mu;
+
+/** The test command's exit status the eval script records after the end marker, if any. */
+export function parseTestExitCode(content: string): number | undefined {
+  const m = /\x3e{5} Test Exit Code:\s*(-?[0-9]+)/.exec(content);
+  return m ? Number(m[1]) : undefined;
 }
 
 /**
- * SWE-bench's grading: resolved when every FAIL_TO_PASS and every PASS_TO_PASS test passes.
- * A test missing from the log counts as failing, as in the official harness.
+ * get_logs_eval: the status map of a test run and whether the log counts as a run at all. A log
+ * with a failure marker, without both output markers, with nothing parsed and no sign the suite
+ * ran, or with a non-zero test exit status but no failing test, is not a run.
  */
-export function gradeSwebench(
-  statuses: Map<string, TestStatus>,
+export function getLogsEval(
+  rawContent: string,
+  parser: (log: string) => StatusMap,
+): { statusMap: StatusMap; found: boolean } {
+  const content = universalNewlines(rawContent);
+  const none = { statusMap: new Map<string, string>(), found: false };
+  const bad = [MARKERS.applyPatchFail, MARKERS.resetFailed, MARKERS.testsError, MARKERS.testsTimeout];
+  if (bad.some((b) => content.includes(b))) return none;
+  if (!(content.includes(MARKERS.startTestOutput) && content.includes(MARKERS.endTestOutput))) return none;
+  const sliced = content.split(MARKERS.startTestOutput)[1]!.split(MARKERS.endTestOutput)[0]!;
+  let statusMap = parser(sliced);
+  if (statusMap.size === 0) statusMap = parser(content);
+  if (statusMap.size === 0 && !SUITE_RAN.test(content)) return none;
+  const exit = parseTestExitCode(content);
+  if (
+    exit !== undefined &&
+    exit !== 0 &&
+    statusMap.size > 0 &&
+    ![...statusMap.values()].some((s) => s === 'FAILED' || s === 'ERROR')
+  )
+    return none;
+  return { statusMap, found: true };
+}
+
+const PASSING = new Set(['PASSED', 'XFAIL']);
+
+/**
+ * _resolve_case: the status-map key for a listed test. Ids that the datasets cut inside a
+ * parametrization (more `[` than `]`) match by prefix when every candidate agrees on pass/fail.
+ */
+function resolveCase(test: string, sm: StatusMap): string | undefined {
+  if (sm.has(test)) return test;
+  if (test.split('[').length > test.split(']').length) {
+    const matches = [...sm.keys()].filter((k) => k.startsWith(test));
+    if (matches.length > 0 && new Set(matches.map((k) => PASSING.has(sm.get(k)!))).size === 1) return matches[0];
+  }
+  return undefined;
+}
+
+/** PASSED or XFAIL. */
+export function testPassed(test: string, sm: StatusMap): boolean {
+  const key = resolveCase(test, sm);
+  return key !== undefined && PASSING.has(sm.get(key)!);
+}
+
+/** PASS_TO_PASS: passing, or SKIPPED (a skip is no regression). */
+export function testMaintained(test: string, sm: StatusMap): boolean {
+  const key = resolveCase(test, sm);
+  return testPassed(test, sm) || (key !== undefined && sm.get(key) === 'SKIPPED');
+}
+
+/** Absent, FAILED, ERROR or SKIPPED. Any other status (e.g. `ERROR:`) is neither passed nor failed. */
+export function testFailed(test: string, sm: StatusMap): boolean {
+  const key = resolveCase(test, sm);
+  return key === undefined || ['FAILED', 'ERROR', 'SKIPPED'].includes(sm.get(key)!);
+}
+
+/** get_eval_tests_report: FAIL_TO_PASS and PASS_TO_PASS bucketed; the *_TO_FAIL lists stay empty. */
+export function getEvalTestsReport(
+  sm: StatusMap,
   failToPass: string[],
   passToPass: string[],
-): { resolved: boolean; tests_status: NonNullable<SwebenchInstanceReport['tests_status']> } {
-  const bucket = (names: string[]): TestBuckets => ({
-    success: names.filter((n) => passing(statuses.get(n))),
-    failure: names.filter((n) => !passing(statuses.get(n))),
-  });
-  const f2p = bucket(failToPass);
-  const p2p = bucket(passToPass);
-  return {
-    resolved: f2p.failure.length === 0 && p2p.failure.length === 0,
-    tests_status: {
-      FAIL_TO_PASS: f2p,
-      PASS_TO_PASS: p2p,
-      FAIL_TO_FAIL: { success: [], failure: [] },
-      PASS_TO_FAIL: { success: [], failure: [] },
-    },
+  evalType: EvalType = 'pass_and_fail',
+): TestsStatus {
+  const passAndFail = (t: string, b: TestBuckets) => {
+    if (testPassed(t, sm)) b.success.push(t);
+    else if (testFailed(t, sm)) b.failure.push(t);
   };
+  const maintained = (t: string, b: TestBuckets) => {
+    if (testMaintained(t, sm)) b.success.push(t);
+    else if (testFailed(t, sm)) b.failure.push(t);
+  };
+  const failOnly = (t: string, b: TestBuckets) => {
+    if (sm.get(t) === 'FAILED') b.failure.push(t);
+    else b.success.push(t);
+  };
+  const f2p: TestBuckets = { success: [], failure: [] };
+  const p2p: TestBuckets = { success: [], failure: [] };
+  for (const t of failToPass) (evalType === 'pass_and_fail' ? passAndFail : failOnly)(t, f2p);
+  for (const t of passToPass) (evalType === 'pass_and_fail' ? maintained : failOnly)(t, p2p);
+  return {
+    FAIL_TO_PASS: f2p,
+    PASS_TO_PASS: p2p,
+    FAIL_TO_FAIL: { success: [], failure: [] },
+    PASS_TO_FAIL: { success: [], failure: [] },
+  };
+}
+
+const ratio = (b: TestBuckets) => {
+  const total = b.success.length + b.failure.length;
+  return total === 0 ? 1 : b.success.length / total;
+};
+
+/** FULL when every FAIL_TO_PASS and PASS_TO_PASS test succeeded; PARTIAL when some FAIL_TO_PASS did. */
+export function getResolutionStatus(report: TestsStatus): ResolvedStatus {
+  const f2p = ratio(report.FAIL_TO_PASS);
+  const p2p = ratio(report.PASS_TO_PASS);
+  if (f2p === 1 && p2p === 1) return 'RESOLVED_FULL';
+  if (f2p < 1 && f2p > 0 && p2p === 1) return 'RESOLVED_PARTIAL';
+  return 'RESOLVED_NO';
+}
+
+// infra_failure.py: signatures of a broken environment, first match wins (advisory only).
+const INFRA_FAILURE_SIGNATURES: [reason: string, tier: 'environment' | 'ambiguous', pattern: RegExp][] = [
+  ['browser_launch_failed', 'environment', /Failed to launch|Failed to connect to the bus/m],
+  ['display_unavailable', 'environment', /cannot open display|Missing X server|unable to open X display/m],
+  ['out_of_memory', 'environment', /Cannot allocate memory|OutOfMemoryError|^Killed$/m],
+  ['container_unavailable', 'environment', /Error response from daemon|Cannot connect to the Docker daemon/m],
+  ['network_unreachable', 'environment', /Could not resolve host|Temporary failure in name resolution/m],
+  ['missing_module', 'ambiguous', /Cannot find module|MODULE_NOT_FOUND|ModuleNotFoundError/m],
+  ['no_tests_collected', 'ambiguous', /no tests ran|collected 0 items/m],
+  ['tests_timed_out', 'ambiguous', /Timeout error: \p{Nd}+ seconds exceeded/mu],
+];
+
+export function classifyLog(text: string): { reason: string; tier: 'environment' | 'ambiguous' } | undefined {
+  if (!text) return undefined;
+  for (const [reason, tier, pattern] of INFRA_FAILURE_SIGNATURES) if (pattern.test(text)) return { reason, tier };
+  return undefined;
+}
+
+export interface EvalReportInput {
+  instanceId: string;
+  /** null is the harness's "patch is None"; an empty string is a patch that exists (and is empty). */
+  modelPatch: string | null;
+  failToPass: string[];
+  passToPass: string[];
+  /** A registry name (LOG_PARSERS). */
+  logParser: string;
+  evalType: EvalType;
+  /** test_output.txt as the eval script printed it. */
+  testOutput: string;
+  includeTestsStatus?: boolean;
+}
+
+/** get_eval_report: the report.json object for one prediction, exactly as the harness builds it. */
+export function getEvalReport(input: EvalReportInput): {
+  report: Record<string, SwebenchInstanceReport>;
+  statusMap: StatusMap;
+  resolution?: ResolvedStatus;
+} {
+  const parser = LOG_PARSERS[input.logParser];
+  if (!parser)
+    throw new Error(`unknown log parser "${input.logParser}" (known: ${Object.keys(LOG_PARSERS).join(', ')})`);
+  const r: SwebenchInstanceReport = {
+    patch_is_None: false,
+    patch_exists: false,
+    patch_successfully_applied: false,
+    resolved: false,
+    infra_failure: false,
+  };
+  const report = { [input.instanceId]: r };
+  if (input.modelPatch === null) {
+    r.patch_is_None = true;
+    return { report, statusMap: new Map() };
+  }
+  r.patch_exists = true;
+  const { statusMap, found } = getLogsEval(input.testOutput, parser);
+  if (!found) {
+    const c = classifyLog(input.testOutput.replace(/\r\n?/g, '\n'));
+    if (c) {
+      r.infra_failure = c.tier === 'environment';
+      r.infra_failure_reason = c.reason;
+    }
+    return { report, statusMap };
+  }
+  r.patch_successfully_applied = true;
+  const tests = getEvalTestsReport(statusMap, input.failToPass, input.passToPass, input.evalType);
+  const resolution = getResolutionStatus(tests);
+  if (resolution === 'RESOLVED_FULL') r.resolved = true;
+  if (input.includeTestsStatus ?? true) r.tests_status = tests;
+  return { report, statusMap, resolution };
+}
+
+/**
+ * JSON as Python's json.dumps(x, indent=4) writes it (ensure_ascii: every character outside
+ * space..~ escaped), so report.json is byte-identical to the harness's.
+ */
+export function pythonJsonDumps(value: unknown): string {
+  return JSON.stringify(value, null, 4).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** Files a unified diff touches (the b/ side), e.g. the test files of a test_patch. */
@@ -120,13 +329,19 @@ export function diffFiles(patch: string): string[] {
   return [...files];
 }
 
-/** Patch application as SWE-bench's harness falls back, first success wins. */
+/**
+ * How the harness (5.0.2, run_instance) applies a candidate patch: each command in turn on a
+ * pristine tree (`git checkout -- . ; git clean -fd` between tries), first success wins; if all
+ * fail, a patch that `git apply --check --reverse` accepts counts as already applied.
+ */
 export const PATCH_COMMANDS = [
-  'git apply -v',
-  'git apply --3way',
-  'git apply --reject',
+  'git apply --verbose',
+  'git apply --verbose --3way',
+  'git apply --verbose --reject',
   'patch --batch --forward --fuzz=5 -p1 -i',
 ] as const;
+export const PATCH_RESET = 'git checkout -- . ; git clean -fd';
+export const PATCH_REVERSE_CHECK = 'git apply --check --reverse';
 
 /**
  * Harbor's reward: reward.txt holds one number; reward.json holds named numbers, of which

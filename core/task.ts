@@ -59,6 +59,10 @@ export const VerifierSchema = z.discriminatedUnion('kind', [
     testPatch: z.string(),
     failToPass: z.array(z.string()),
     passToPass: z.array(z.string()),
+    /** Newer dataset revisions carry these; the harness then runs them as given. */
+    evalScript: z.string().optional(),
+    logParser: z.string().optional(),
+    evalType: z.enum(['pass_and_fail', 'fail_only']).optional(),
   }),
 ]);
 export type Verifier = z.infer<typeof VerifierSchema>;

@@ -71,8 +71,49 @@ export async function loadDataset(p: string): Promise<Task[]> {
   return tasks;
 }
 
+/** Which tasks of the loaded datasets to keep: `--instances ID,ID` and `--filter REGEX`. */
+export interface TaskSelection {
+  /** Comma-separated task ids (SWE-bench instance ids); each must exist. */
+  instances?: string;
+  /** A regular expression searched in each task id. */
+  filter?: string;
+}
+
+/**
+ * Keeps the selected tasks, in dataset order: those named by `instances` (every name must exist,
+ * as the harness's --instance_ids requires) and, of those, the ids `filter` matches.
+ */
+export function selectTasks(tasks: Task[], sel: TaskSelection = {}): Task[] {
+  let out = tasks;
+  const issues: DatasetIssue[] = [];
+  if (sel.instances !== undefined) {
+    const wanted = sel.instances
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const have = new Set(tasks.map((t) => t.id));
+    const missing = wanted.filter((id) => !have.has(id));
+    if (missing.length) issues.push({ file: '--instances', message: `not in the datasets: ${missing.join(', ')}` });
+    const keep = new Set(wanted);
+    out = out.filter((t) => keep.has(t.id));
+  }
+  if (sel.filter !== undefined) {
+    let re: RegExp;
+    try {
+      re = new RegExp(sel.filter);
+    } catch (e) {
+      throw new DatasetError([{ file: '--filter', message: (e as Error).message }]);
+    }
+    out = out.filter((t) => re.test(t.id));
+  }
+  if (issues.length === 0 && out.length === 0 && (sel.instances !== undefined || sel.filter !== undefined))
+    issues.push({ file: '--filter', message: `no task id matches (${tasks.length} tasks loaded)` });
+  if (issues.length) throw new DatasetError(issues);
+  return out;
+}
+
 /** Loads several datasets as one; task ids must be unique across all of them. */
-export async function loadDatasets(paths: string[]): Promise<Task[]> {
+export async function loadDatasets(paths: string[], selection?: TaskSelection): Promise<Task[]> {
   const tasks: Task[] = [];
   const issues: DatasetIssue[] = [];
   for (const p of paths) {
@@ -83,7 +124,7 @@ export async function loadDatasets(paths: string[]): Promise<Task[]> {
   issues.push(...duplicateIdIssues(tasks));
   if (paths.length === 0) issues.push({ file: '(none)', message: 'no dataset paths given' });
   if (issues.length > 0) throw new DatasetError(issues);
-  return tasks;
+  return selectTasks(tasks, selection);
 }
 
 function duplicateIdIssues(tasks: Task[]): DatasetIssue[] {

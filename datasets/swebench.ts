@@ -1,7 +1,11 @@
-// Loads SWE-bench instance files: a JSON list, JSONL, or a single JSON object (one instance).
-// A JSON object keyed by instance_id is a predictions shape, not an instance file, and is rejected.
+// Loads SWE-bench instance files as the datasets ship them: a JSON list, JSONL, a single JSON
+// object (one instance), or the published parquet files (read with hyparquet). A JSON object keyed
+// by instance_id is a predictions shape, not an instance file, and is rejected.
 import path from 'node:path';
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
 import { z } from 'zod';
+import { LOG_PARSERS } from '../core/swebenchParsers';
 import { TASK_DEFAULTS, zodIssues, type DatasetIssue, type Task } from '../core/task';
 import { finalizeTask, isRecord, readText, type LoadResult } from './util';
 
@@ -39,6 +43,11 @@ export const SwebenchInstanceSchema = z.looseObject({
   FAIL_TO_PASS: testList,
   PASS_TO_PASS: testList.default([]),
   environment_setup_commit: commit.nullish(),
+  // Newer dataset revisions (swebench 5.x): the instance's own eval script, parser, grading mode, image.
+  eval_script: text.nullish(),
+  log_parser: text.nullish(),
+  eval_type: z.enum(['pass_and_fail', 'fail_only']).nullish(),
+  image: text.nullish(),
 });
 export type SwebenchInstance = z.infer<typeof SwebenchInstanceSchema>;
 
@@ -68,10 +77,14 @@ interface RawEntry {
 export async function loadSwebenchFile(file: string): Promise<LoadResult> {
   const abs = path.resolve(file);
   const issues: DatasetIssue[] = [];
-  const content = await readText(abs, issues, 'SWE-bench instance file');
-  if (content === undefined) return { tasks: [], issues };
-
-  const entries = splitEntries(abs, content, issues);
+  let entries: RawEntry[];
+  if (abs.toLowerCase().endsWith('.parquet')) {
+    entries = await parquetEntries(abs, issues);
+  } else {
+    const content = await readText(abs, issues, 'SWE-bench instance file');
+    if (content === undefined) return { tasks: [], issues };
+    entries = splitEntries(abs, content, issues);
+  }
   const tasks: Task[] = [];
   const seen = new Map<string, string>();
   for (const entry of entries) {
@@ -91,6 +104,31 @@ export async function loadSwebenchFile(file: string): Promise<LoadResult> {
   }
   if (entries.length === 0 && issues.length === 0) issues.push({ file: abs, message: 'no instances in file' });
   return { tasks, issues };
+}
+
+/** Parquet values as JSON would hold them: 64-bit integers and timestamps become numbers and ISO strings. */
+function plain(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  if (v instanceof Date) return v.toISOString();
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === 'object' && !(v instanceof Uint8Array))
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+}
+
+/** Rows of a parquet file (the Hugging Face datasets' format), one entry each. */
+async function parquetEntries(file: string, issues: DatasetIssue[]): Promise<RawEntry[]> {
+  try {
+    const rows = await parquetReadObjects({ file: await asyncBufferFromFile(file), compressors });
+    return rows.map((row, i) => ({ where: `${file}[row ${i}]`, value: plain(row) }));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    issues.push({
+      file,
+      message: code === 'ENOENT' ? 'missing SWE-bench instance file' : `cannot read parquet: ${(e as Error).message}`,
+    });
+    return [];
+  }
 }
 
 function splitEntries(file: string, content: string, issues: DatasetIssue[]): RawEntry[] {
@@ -173,6 +211,14 @@ function instanceToTask(file: string, entry: RawEntry, issues: DatasetIssue[]): 
     return undefined;
   }
   const inst = parsed.data;
+  if (inst.log_parser && !(inst.log_parser in LOG_PARSERS)) {
+    issues.push({
+      file: entry.where,
+      field: 'log_parser',
+      message: `"${inst.log_parser}" is not a log parser agentscale has (it has the harness's Python ones: ${Object.keys(LOG_PARSERS).join(', ')})`,
+    });
+    return undefined;
+  }
   const loader: Record<string, unknown> = {
     where: entry.where,
     allowInternet: 'defaulted to false (no network unless the task allows it)',
@@ -190,8 +236,11 @@ function instanceToTask(file: string, entry: RawEntry, issues: DatasetIssue[]): 
         baseCommit: inst.base_commit,
         ...(inst.environment_setup_commit && { environmentSetupCommit: inst.environment_setup_commit }),
         ...(inst.version != null && { version: inst.version }),
-        officialImage: officialImageName(inst.instance_id),
-        officialImageAliases: officialImageAliases(inst.instance_id),
+        officialImage: inst.image || officialImageName(inst.instance_id),
+        officialImageAliases: [
+          ...(inst.image ? [officialImageName(inst.instance_id)] : []),
+          ...officialImageAliases(inst.instance_id),
+        ],
       },
       workdir: '/testbed',
       limits: {},
@@ -202,6 +251,9 @@ function instanceToTask(file: string, entry: RawEntry, issues: DatasetIssue[]): 
         testPatch: inst.test_patch,
         failToPass: inst.FAIL_TO_PASS,
         passToPass: inst.PASS_TO_PASS,
+        ...(inst.eval_script && { evalScript: inst.eval_script }),
+        ...(inst.log_parser && { logParser: inst.log_parser }),
+        ...(inst.eval_type && { evalType: inst.eval_type }),
       },
       verifierTimeoutSec: TASK_DEFAULTS.verifierTimeoutSec,
       verifierEnv: {},

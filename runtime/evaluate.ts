@@ -4,14 +4,18 @@
 import path from 'node:path';
 import type { Config } from '../core/config';
 import {
-  diffFiles,
+  getEvalReport,
   gradePytestRun,
-  gradeSwebench,
-  parsePytestLog,
+  HARNESS_LABEL,
   parseReward,
+  parseTestExitCode,
   PATCH_COMMANDS,
+  PATCH_RESET,
+  PATCH_REVERSE_CHECK,
+  pythonJsonDumps,
   type SwebenchInstanceReport,
 } from '../core/grading';
+import { evalPlan, type EvalPlan } from '../core/swebenchSpecs';
 import type { Task } from '../core/task';
 import { writeFileAtomic, writeJson } from './artifacts';
 import {
@@ -36,6 +40,8 @@ export interface Outcome {
   rewards?: Record<string, number>;
   /** SWE-bench: the official per-instance report. */
   report?: SwebenchInstanceReport;
+  /** SWE-bench: the harness version whose grading produced the report. */
+  harness?: string;
   verifierExitCode?: number;
   timedOut?: boolean;
   durationMs: number;
@@ -153,22 +159,36 @@ export async function evaluateContainer(task: Task, containerId: string, logDir:
   throw new Error(`${task.id}: ${v.kind} tasks are evaluated from a patch, not a container`);
 }
 
-/** Test command for a SWE-bench instance: the recipe's, else pytest; official images use their conda env. */
-function swebenchTestCommand(task: Task, config: Config, testFiles: string[]): string {
-  const env = task.environment.kind === 'swebench' ? task.environment : undefined;
-  const recipe = env ? config.swebench.recipes[env.repo] : undefined;
-  const cmd = (recipe?.testCmd ?? 'python3 -m pytest -rA -p no:cacheprovider {tests}').replace(
-    '{tests}',
-    testFiles.map((f) => `'${f}'`).join(' '),
+/** A test run's whole output is kept for grading: a cut in the middle would lose test statuses. */
+const TEST_OUTPUT_CAP_BYTES = 256_000_000;
+
+/** The eval plan of a SWE-bench task: its own script, or the spec table's with the recipe's overrides. */
+export function swebenchPlan(task: Task, config: Config): EvalPlan {
+  const env = task.environment;
+  const v = task.verifier;
+  if (env.kind !== 'swebench' || v.kind !== 'swebench') throw new Error(`${task.id}: not a SWE-bench task`);
+  return evalPlan(
+    {
+      repo: env.repo,
+      version: env.version,
+      baseCommit: env.baseCommit,
+      testPatch: v.testPatch,
+      evalScript: v.evalScript,
+      logParser: v.logParser,
+      evalType: v.evalType,
+    },
+    config.swebench.recipes[env.repo],
   );
-  return `if [ -f /opt/miniconda3/bin/activate ]; then . /opt/miniconda3/bin/activate testbed; fi; ${cmd}`;
 }
 
 /**
- * SWE-bench: a fresh container from the instance image, the candidate patch applied with the
- * harness's fallback chain, the test_patch on top, the tests run and graded. An empty patch is
- * reported as such (patch_exists false, never resolved) but its tests still run, which is what
- * tells a maintainer whether FAIL_TO_PASS really fails without a fix.
+ * SWE-bench, as the harness's run_instance does it: a fresh container from the instance image,
+ * the candidate patch applied with the harness's fallback chain, then the eval script (test files
+ * reset to base_commit, test_patch, tests between markers, reset), graded from its output with
+ * the instance's log parser. report.json is the harness's, byte for byte; grading.json says which
+ * harness version and plan produced it. An empty patch (which the harness does not evaluate: it
+ * counts it as an empty-patch instance) still has its tests run, so a maintainer learns whether
+ * FAIL_TO_PASS really fails without a fix; its report says patch_exists false and never resolved.
  */
 export async function evaluatePatch(
   task: Task,
@@ -180,62 +200,99 @@ export async function evaluatePatch(
   const v = task.verifier;
   if (v.kind !== 'swebench') throw new Error(`${task.id}: not a SWE-bench task`);
   const started = Date.now();
+  const plan = swebenchPlan(task, config);
   const repo = task.workdir ?? '/testbed';
+  const patchExists = patch.trim() !== '';
+  writeFileAtomic(path.join(logDir, 'eval.sh'), plan.script);
+  const writeReports = (report: Record<string, SwebenchInstanceReport>, extra: Record<string, unknown>) => {
+    writeFileAtomic(path.join(logDir, 'report.json'), pythonJsonDumps(report));
+    writeJson(path.join(logDir, 'grading.json'), {
+      harness: HARNESS_LABEL,
+      instance_id: task.id,
+      plan: { source: plan.source, log_parser: plan.logParser, eval_type: plan.evalType, test_cmd: plan.testCmd },
+      ...extra,
+    });
+  };
   const { containerId } = await createSandbox(spec);
   try {
-    const sh = (command: string, timeoutSec = 120) =>
-      execInSandbox({ containerId, command, cwd: repo, timeoutSec, outputCapBytes: LOG_CAP_BYTES });
-    const report: SwebenchInstanceReport = {
-      patch_is_None: false,
-      patch_exists: patch.trim() !== '',
-      patch_successfully_applied: false,
-      resolved: false,
-    };
-    const applyLog: string[] = [];
-    if (report.patch_exists) {
-      await writeFileToSandbox(containerId, '/tmp/agentscale/model.patch', patch.endsWith('\n') ? patch : `${patch}\n`);
-      for (const cmd of PATCH_COMMANDS) {
-        const r = await sh(`${cmd} /tmp/agentscale/model.patch`);
-        applyLog.push(`$ ${cmd}\n${r.output}`);
+    const sh = (command: string, timeoutSec = 120, outputCapBytes = LOG_CAP_BYTES) =>
+      execInSandbox({ containerId, command, cwd: repo, timeoutSec, outputCapBytes, user: 'root' });
+    if (patchExists) {
+      writeFileAtomic(path.join(logDir, 'patch.diff'), patch);
+      await writeFileToSandbox(containerId, '/tmp/patch.diff', patch);
+      const applyLog: string[] = [];
+      let applied = false;
+      for (const [i, cmd] of PATCH_COMMANDS.entries()) {
+        if (i > 0) await sh(PATCH_RESET);
+        const r = await sh(`${cmd} /tmp/patch.diff`);
+        applyLog.push(`$ ${cmd} /tmp/patch.diff\n${r.output}[exit ${r.exitCode}]`);
         if (r.exitCode === 0) {
-          report.patch_successfully_applied = true;
+          applied = true;
           break;
         }
-        await sh('git checkout -q -- . && git clean -fdq'); // a failed --reject/3way may leave debris
       }
-      writeFileAtomic(path.join(logDir, 'apply.log'), applyLog.join('\n'));
-      if (!report.patch_successfully_applied) {
-        writeJson(path.join(logDir, 'report.json'), { [task.id]: report });
-        return { passed: false, reason: 'patch does not apply', report, durationMs: Date.now() - started };
+      if (!applied) {
+        // The chain can leave the patch applied while every command exited non-zero.
+        const r = await sh(`${PATCH_REVERSE_CHECK} /tmp/patch.diff`);
+        applyLog.push(`$ ${PATCH_REVERSE_CHECK} /tmp/patch.diff\n${r.output}[exit ${r.exitCode}]`);
+        applied = r.exitCode === 0;
+      }
+      writeFileAtomic(path.join(logDir, 'apply.log'), `${applyLog.join('\n')}\n`);
+      if (!applied) {
+        // The harness stops here with an error and writes no report.json; ours says what happened.
+        const report: SwebenchInstanceReport = {
+          patch_is_None: false,
+          patch_exists: true,
+          patch_successfully_applied: false,
+          resolved: false,
+          infra_failure: false,
+        };
+        writeReports({ [task.id]: report }, { error: 'patch does not apply' });
+        return {
+          passed: false,
+          reason: 'patch does not apply',
+          report,
+          harness: HARNESS_LABEL,
+          durationMs: Date.now() - started,
+        };
       }
     }
-    await writeFileToSandbox(
-      containerId,
-      '/tmp/agentscale/test.patch',
-      v.testPatch.endsWith('\n') ? v.testPatch : `${v.testPatch}\n`,
-    );
-    const tp = await sh('git apply -v /tmp/agentscale/test.patch');
-    if (tp.exitCode !== 0) {
-      writeFileAtomic(
-        path.join(logDir, 'apply.log'),
-        `${applyLog.join('\n')}\n$ git apply -v test.patch\n${tp.output}`,
-      );
-      throw new Error(`${task.id}: test_patch does not apply on top of the patch:\n${tp.output.slice(-2000)}`);
+    await writeFileToSandbox(containerId, '/eval.sh', plan.script);
+    const r = await sh('/bin/bash /eval.sh', task.verifierTimeoutSec, TEST_OUTPUT_CAP_BYTES);
+    let testOutput = r.output;
+    if (r.timedOut) testOutput += `\n\nTimeout error: ${task.verifierTimeoutSec} seconds exceeded.`;
+    writeFileAtomic(path.join(logDir, 'test_output.txt'), testOutput);
+    const graded = getEvalReport({
+      instanceId: task.id,
+      modelPatch: patch,
+      failToPass: v.failToPass,
+      passToPass: v.passToPass,
+      logParser: plan.logParser,
+      evalType: plan.evalType,
+      testOutput,
+    });
+    const report = graded.report[task.id]!;
+    if (!patchExists) {
+      report.patch_exists = false;
+      report.resolved = false;
     }
-    const r = await sh(swebenchTestCommand(task, config, diffFiles(v.testPatch)), task.verifierTimeoutSec);
-    writeFileAtomic(path.join(logDir, 'test_output.txt'), r.output);
-    const graded = gradeSwebench(parsePytestLog(r.output), v.failToPass, v.passToPass);
-    report.tests_status = graded.tests_status;
-    // An empty patch is never "resolved" (the harness's rule); the test outcome is kept beside it.
-    report.resolved = report.patch_exists && graded.resolved;
-    writeJson(path.join(logDir, 'report.json'), { [task.id]: report });
-    const f2p = graded.tests_status.FAIL_TO_PASS;
-    const p2p = graded.tests_status.PASS_TO_PASS;
+    writeReports(graded.report, {
+      resolution: graded.resolution ?? null,
+      test_exit_code: parseTestExitCode(testOutput) ?? null,
+      ...(r.timedOut && { error: `tests timed out after ${task.verifierTimeoutSec} s` }),
+      status_map: Object.fromEntries(graded.statusMap),
+    });
+    const f2p = report.tests_status?.FAIL_TO_PASS;
+    const p2p = report.tests_status?.PASS_TO_PASS;
+    const why = !report.patch_successfully_applied
+      ? `no test results in the output (${report.infra_failure_reason ?? 'see test_output.txt'})`
+      : `FAIL_TO_PASS ${f2p?.success.length ?? 0}/${v.failToPass.length}, PASS_TO_PASS ${p2p?.success.length ?? 0}/${v.passToPass.length}`;
     return {
       // For the verdict, what counts is whether the tests pass with this patch (even an empty one).
-      passed: graded.resolved,
-      reason: `FAIL_TO_PASS ${f2p.success.length}/${v.failToPass.length}, PASS_TO_PASS ${p2p.success.length}/${v.passToPass.length}${r.timedOut ? ' (tests timed out)' : ''}`,
+      passed: graded.resolution === 'RESOLVED_FULL',
+      reason: `${why}${r.timedOut ? ' (tests timed out)' : ''}`,
       report,
+      harness: HARNESS_LABEL,
       verifierExitCode: r.exitCode,
       timedOut: r.timedOut,
       durationMs: Date.now() - started,

@@ -170,6 +170,9 @@ async function buildSwebench(
     'WORKDIR /testbed',
     // A clean worktree at base_commit: the agent's `git diff` is then exactly its change.
     `RUN git config --global --add safe.directory /testbed && git -c advice.detachedHead=false checkout -q ${env.baseCommit} && git remote remove origin || true`,
+    // The harness's eval scripts start with `source /opt/miniconda3/bin/activate; conda activate
+    // testbed`; offline images have no conda, so that file defines a conda that does nothing.
+    `RUN mkdir -p /opt/miniconda3/bin && printf '%s\\n' '# agentscale: no conda in this offline image' 'conda() { :; }' > /opt/miniconda3/bin/activate`,
     install,
     '',
   ].join('\n');
@@ -189,6 +192,7 @@ async function buildSwebench(
       execFileSync('git', ['-C', path.join(ctx, 'repo'), 'cat-file', '-e', `${env.baseCommit}^{commit}`], {
         stdio: 'pipe',
       });
+      onlyHistoryUpTo(path.join(ctx, 'repo'), env.baseCommit);
     } catch (e) {
       const err = (e as { stderr?: Buffer }).stderr?.toString() ?? String(e);
       throw new ImageError(`${task.id}: cannot get base_commit ${env.baseCommit} from ${recipe.source}: ${err.trim()}`);
@@ -203,6 +207,27 @@ async function buildSwebench(
     rmSync(ctx, { recursive: true, force: true });
   }
   return { image: tag, how: 'built' };
+}
+
+/**
+ * Leaves a clone with the history up to `commit` and nothing later, as the harness's images are
+ * made (`git reset --hard`, remote and newer tags removed): HEAD detached at the commit, branches,
+ * remote refs and tags that are not its ancestors deleted, unreachable objects pruned. An agent
+ * must not find the fix in `git log --all`.
+ */
+function onlyHistoryUpTo(repo: string, commit: string) {
+  const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { stdio: 'pipe' }).toString();
+  git('-c', 'advice.detachedHead=false', 'checkout', '-q', '--detach', commit);
+  const keep = new Set(
+    git('tag', '--merged', commit)
+      .split('\n')
+      .filter(Boolean)
+      .map((t) => `refs/tags/${t}`),
+  );
+  const refs = git('for-each-ref', '--format=%(refname)').split('\n').filter(Boolean);
+  for (const ref of refs) if (!keep.has(ref)) git('update-ref', '-d', ref);
+  git('reflog', 'expire', '--expire=now', '--all');
+  git('gc', '--prune=now', '--quiet');
 }
 
 /** The image a task's sandboxes start from, building it when needed. */

@@ -102,4 +102,7 @@ if [ "$have" != "$recipe" ]; then
     "$tmp/rootfs.tar" "$BASE_IMAGE" >/dev/null
   rm -rf "$tmp"
 fi
+# --- the official SWE-bench harness, pinned, for the differential tests ---------------------
+bash "$root/scripts/swebench-harness.sh" >/dev/null || die "could not install the pinned SWE-bench harness (scripts/swebench-harness.sh)"
+
 say "ready (docker $(docker version --format '{{.Server.Version}}'), base image $BASE_IMAGE)"
