@@ -5,7 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FAILURE } from '../core/failures';
 import { DatasetError } from '../core/task';
 import { ImageError } from '../runtime/images';
-import { SandboxGoneError } from '../runtime/sandbox';
+import { SandboxGoneError, SandboxUnusableError } from '../runtime/sandbox';
 
 function inActivity(): Context | undefined {
   try {
@@ -45,6 +45,8 @@ export class InterruptedStepError extends Error {
 export function classify(e: unknown): unknown {
   if (e instanceof SandboxGoneError || e instanceof InterruptedStepError)
     return ApplicationFailure.create({ message: e.message, type: FAILURE.sandboxLost, nonRetryable: true });
+  if (e instanceof SandboxUnusableError)
+    return ApplicationFailure.create({ message: e.message, type: FAILURE.sandboxUnusable, nonRetryable: true });
   if (e instanceof ImageError || e instanceof DatasetError) {
     return ApplicationFailure.create({ message: e.message, type: FAILURE.invalidTask, nonRetryable: true });
   }

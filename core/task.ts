@@ -76,6 +76,11 @@ export const TaskSchema = z.object({
   workdir: z.string().optional(),
   limits: LimitsSchema,
   allowInternet: z.boolean(),
+  /**
+   * Processes a command leaves running stay for later commands (a server the task starts);
+   * otherwise they are killed after each command. Absent: the config's sandbox.backgroundServices.
+   */
+  backgroundServices: z.boolean().optional(),
   agent: z.object({
     timeoutSec: z.number().positive(),
     user: z.string().optional(),

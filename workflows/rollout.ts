@@ -2,7 +2,7 @@
 // model activity and an exec activity, idempotent by (rollout, step) through the run folder, so a
 // crash costs at most the step in flight. History carries small summaries only; the conversation
 // stays in the rollout store.
-import { CancellationScope, proxyActivities } from '@temporalio/workflow';
+import { CancellationScope, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { limitReached, stepSummary, type AgentLimits, type ExitStatus } from '../core/agent';
 import { FAILURE } from '../core/failures';
@@ -32,6 +32,8 @@ export interface RolloutInput {
   /** PDR: rollouts of an earlier iteration whose summaries go into the first prompt. */
   contextFrom?: string[];
 }
+
+const SKIP_EVAL_AFTER_SANDBOX_ERROR = 'skip-eval-after-sandbox-error';
 
 /** Fresh containers a rollout may need after losing one before it gives up. */
 const MAX_SANDBOX_TRIES = 3;
@@ -135,22 +137,27 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
       );
     }
 
-    try {
-      outcome = await sandbox.evaluateRollout.executeWithOptions(
-        { summary: 'hidden tests', startToCloseTimeout: `${task.verifierTimeoutSec + 300} seconds` },
-        [
-          {
-            ...ref,
-            containerId,
-            image: input.image,
-            sandboxName: containerName(runId, task.id, `${rolloutId}-eval`, tryNo),
-            submitted: exitStatus === 'Submitted',
-          },
-        ],
-      );
-    } catch (e) {
-      evalError = failureOf(e).message;
-    }
+    // A sandbox that failed under the agent says nothing about its work: no verdict then
+    // (older histories evaluated it anyway; they replay as they ran).
+    const evaluate = exitStatus !== 'SandboxError' || !patched(SKIP_EVAL_AFTER_SANDBOX_ERROR);
+    if (!evaluate) evalError = `not evaluated: ${detail ?? 'the sandbox failed'}`;
+    if (evaluate)
+      try {
+        outcome = await sandbox.evaluateRollout.executeWithOptions(
+          { summary: 'hidden tests', startToCloseTimeout: `${task.verifierTimeoutSec + 300} seconds` },
+          [
+            {
+              ...ref,
+              containerId,
+              image: input.image,
+              sandboxName: containerName(runId, task.id, `${rolloutId}-eval`, tryNo),
+              submitted: exitStatus === 'Submitted',
+            },
+          ],
+        );
+      } catch (e) {
+        evalError = failureOf(e).message;
+      }
   } catch (e) {
     exitStatus ??= 'SandboxError';
     detail ??= failureOf(e).message;
