@@ -123,9 +123,8 @@ program
   .action(async (opts: { stop?: boolean }) => {
     const cfg = config();
     if (opts.stop) {
-      console.log(
-        stopBackgroundServer(cfg) ? 'stopped the background dev server' : 'no background dev server recorded',
-      );
+      const r = stopBackgroundServer(cfg);
+      console.log(r.message);
       return;
     }
     process.exitCode = await runServerForeground(cfg);

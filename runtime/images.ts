@@ -20,6 +20,7 @@ import { mapBaseImage, type Config } from '../core/config';
 import { rewriteBaseImages } from '../core/dockerfile';
 import { slug, type Task } from '../core/task';
 import { getDocker as docker } from './docker';
+import { childEnv } from './secrets';
 
 export class ImageError extends Error {
   override name = 'ImageError';
@@ -185,9 +186,11 @@ async function buildSwebench(
     try {
       execFileSync('git', ['clone', '--quiet', '--no-hardlinks', recipe.source, path.join(ctx, 'repo')], {
         stdio: 'pipe',
+        env: childEnv(config.model),
       });
       execFileSync('git', ['-C', path.join(ctx, 'repo'), 'cat-file', '-e', `${env.baseCommit}^{commit}`], {
         stdio: 'pipe',
+        env: childEnv(config.model),
       });
     } catch (e) {
       const err = (e as { stderr?: Buffer }).stderr?.toString() ?? String(e);

@@ -10,7 +10,8 @@ if [ -z "${ANTHROPIC_API_KEY:-}" ]; then
   log="$root/.agentscale/logs/scripted-model.log"
   url_file=$(mktemp)
   # Its output goes to files and its stdin is closed: a server holding our stdout would hang callers.
-  (cd "$root" && exec npx --no-install tsx scripts/scripted-model.ts >"$url_file" 2>"$log" </dev/null) &
+  # No model key of any provider reaches it.
+  (cd "$root" && exec env -u ANTHROPIC_API_KEY -u ANTHROPIC_AUTH_TOKEN -u OPENAI_API_KEY npx --no-install tsx scripts/scripted-model.ts >"$url_file" 2>"$log" </dev/null) &
   model_pid=$!
   trap 'kill $model_pid 2>/dev/null; rm -f "$url_file"' EXIT
   for _ in $(seq 1 100); do [ -s "$url_file" ] && break; sleep 0.1; done
