@@ -3,6 +3,7 @@
 // with --no-worker it relies on workers started elsewhere (`agentscale worker`).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, ConfigError } from '../runtime/config';
+import { SettingsError } from '../core/input';
 import { DatasetError } from '../core/task';
 import { log } from '../runtime/log';
 import { runServerForeground, stopBackgroundServer } from '../runtime/temporal';
@@ -21,6 +22,11 @@ const atLeast = (min: number) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer of at least ${min}`);
   return n;
+};
+
+const integer = (v: string) => {
+  if (!/^\s*-?\d+\s*$/.test(v)) throw new InvalidArgumentError('expected an integer');
+  return Number(v);
 };
 
 const program = new Command()
@@ -80,9 +86,7 @@ program
       'trajectories',
     ]),
   )
-  .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', (v) =>
-    Number.parseInt(v, 10),
-  )
+  .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', integer)
   .option('--concurrency <n>', 'tasks in flight (default: run.taskConcurrency from config)', positiveInt)
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
   .option('--json', 'print results.json instead of the table')
@@ -99,7 +103,7 @@ program
   .option('--select-id <id>', 'names this selection (default: select-<timestamp>); written to <run>/selections/<id>/')
   .option('-G, --group-size <g>', 'tournament group size (default: scaling.groupSize)', atLeast(2))
   .option('-V, --votes <v>', 'judge votes per group (default: scaling.votes)', positiveInt)
-  .option('--seed <n>', 'seed of grouping and tie breaks (default: scaling.seed)', (v) => Number.parseInt(v, 10))
+  .option('--seed <n>', 'seed of grouping and tie breaks (default: scaling.seed)', integer)
   .addOption(new Option('--judge-input <what>', 'what the judge compares').choices(['summaries', 'trajectories']))
   .option('--concurrency <n>', 'tasks at once (default: run.taskConcurrency)', positiveInt)
   .addOption(new Option('--no-worker', 'do not start an in-process worker'))
@@ -150,7 +154,7 @@ program
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof DatasetError || e instanceof ConfigError) {
+  if (e instanceof DatasetError || e instanceof ConfigError || e instanceof SettingsError) {
     console.error(e.message);
     process.exitCode = 2;
   } else {

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../core/config';
+import { scalingProblems, SettingsError } from '../core/input';
 import { renderRunReport, type RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
 import { taskRef, TaskSchema, type Task } from '../core/task';
@@ -85,6 +86,9 @@ export const SCRIPTED_MODEL_NOTE = process.env.AGENTSCALE_SCRIPTED_MODEL
   : undefined;
 
 export function runCommand(config: Config, datasets: string[], opts: RunOptions): Promise<number> {
+  // Before anything starts: settings that contradict each other.
+  const problems = scalingProblems(runSettings(config, opts).scaling);
+  if (problems.length) return Promise.reject(new SettingsError(problems.join('\n')));
   if (SCRIPTED_MODEL_NOTE) console.error(SCRIPTED_MODEL_NOTE);
   return withClient(config, async (server, client) => {
     const runId = opts.runId ?? newRunId('run');
