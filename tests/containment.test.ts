@@ -1,0 +1,81 @@
+// Hostile agents in real rollouts (real containers, real Temporal; the model is the Messages-API
+// double): a fork bomb costs the agent one observation, not the rest of its rollout; a disk filler
+// ends its rollout with SandboxError saying why, and no verifier verdict is made up for it.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runSettings } from '../client/run';
+import { submitCommand } from '../core/agent';
+import type { Task } from '../core/task';
+import { loadDatasets } from '../datasets';
+import { readJson } from '../runtime/artifacts';
+import { rolloutPaths, type RolloutResult, type StoredObservation } from '../runtime/rollouts';
+import { LABEL, listSandboxes } from '../runtime/sandbox';
+import { startMessagesApiDouble, type DoubleReplyFn, type MessagesApiDouble } from './doubles/messagesApi';
+import { solutionCommand } from './doubles/scriptedAgent';
+import { EXAMPLES } from './helpers';
+import { closeTestClient, doubleConfig, startRun } from './runHarness';
+
+let double: MessagesApiDouble;
+let task: Task;
+
+beforeAll(async () => {
+  process.env.ANTHROPIC_API_KEY = 'sk-ant-test-containment';
+  double = await startMessagesApiDouble({ latencyMs: 5 });
+  const [t] = await loadDatasets([path.join(EXAMPLES, 'harbor', 'hello-file')]);
+  // A small disk, so that filling it is quick.
+  task = { ...t!, limits: { ...t!.limits, storageMb: 64 } };
+});
+afterAll(async () => {
+  await closeTestClient();
+  await double?.close();
+  delete process.env.ANTHROPIC_API_KEY;
+});
+
+/** Rollout r0 bombs, then solves; r1 fills the disk, then would go on. */
+function hostileAgent(t: Task): DoubleReplyFn {
+  const plans: Record<string, string[]> = {
+    bomb: [':(){ :|:& };:', 'echo alive after the bomb', solutionCommand(t), submitCommand(t)],
+    fill: [
+      'for i in 1 2 3 4; do head -c 30M /dev/zero > /tmp/fill$i; done; echo filled',
+      'echo still here',
+      submitCommand(t),
+    ],
+  };
+  let first = 0;
+  return (req) => {
+    const turns = req.messages.filter((m) => m.role === 'assistant');
+    const plan =
+      turns.length === 0 ? (first++ % 2 === 0 ? 'bomb' : 'fill') : /\[plan (\w+)\]/.exec(turns[0]!.content)![1]!;
+    const steps = plans[plan]!;
+    const command = steps[Math.min(turns.length, steps.length - 1)]!;
+    return { text: `THOUGHT: ${turns.length === 0 ? `[plan ${plan}] ` : ''}next.\n\n\`\`\`bash\n${command}\n\`\`\`` };
+  };
+}
+
+describe('hostile rollouts', () => {
+  it(
+    'a fork bomb costs one step; a full disk ends the rollout with SandboxError and no verdict',
+    { timeout: 180_000 },
+    async () => {
+      const { config } = doubleConfig(double, 'containment');
+      double.setReply(hostileAgent(task));
+      const { runId, runDir } = await startRun(config, [task], runSettings(config, { strategy: 'sample', n: 2 }));
+      const result = (id: string) => readJson<RolloutResult>(rolloutPaths(runDir, task.id, id).result);
+      const observation = (id: string, step: number) =>
+        readJson<StoredObservation>(rolloutPaths(runDir, task.id, id).observation(step));
+
+      const bomb = result('r0');
+      expect(bomb.exitStatus, bomb.detail).toBe('Submitted');
+      expect(bomb.passed, bomb.evalReason).toBe(true);
+      expect(observation('r0', 2).output).toBe('alive after the bomb\n');
+      expect(observation('r0', 2).durationMs).toBeLessThan(5000);
+
+      const fill = result('r1');
+      expect(fill.exitStatus).toBe('SandboxError');
+      expect(fill.detail).toMatch(/unusable: its disk limit is exceeded: \d+ MB written, limit 64 MB/);
+      expect(fill.passed).toBeUndefined();
+      expect(fill.evalError).toMatch(/^not evaluated: .*disk limit is exceeded/);
+      expect(await listSandboxes({ [LABEL.run]: runId })).toEqual([]);
+    },
+  );
+});
