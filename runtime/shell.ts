@@ -129,11 +129,14 @@ printf 'AS-READY %s %s\n' "$$" "$__as_d"
 __as_n=0 __as_g=0 __as_lp=
 
 # PID 1's descendants into __as_k, except its own 'sleep infinity' and zombies. Builtins only.
+# A shell that is not root leaves other users' processes alone (it could not kill them, and a
+# command of its user did not start them, short of sudo).
 __as_scan() {
   local p l a c1 c2 top q
   local -A kids=()
   __as_k=()
   for p in /proc/[0-9]*; do
+    (( EUID == 0 )) || [[ -O $p ]] || continue
     p=${'$'}{p#/proc/}
     IFS= read -r l < "/proc/$p/stat" || continue
     l=${'$'}{l##*) }
