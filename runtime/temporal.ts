@@ -175,13 +175,21 @@ export async function ensureServer(config: Config): Promise<ServerHandle> {
   // A recorded server that is still ours may be starting up (another command started it a moment
   // ago): wait for it rather than start a second one on the same database.
   const recorded = recordedServer(config);
-  if (
-    recorded?.ours &&
-    isDevServer(recorded.pid, paths.temporalDb, port) &&
-    (await waitServing(address, 60_000, () => !isDevServer(recorded.pid, paths.temporalDb)))
-  )
-    return withAttributes({ address, namespace, uiUrl });
-  if (recorded && !recorded.ours) {
+  if (recorded?.ours) {
+    if (
+      isDevServer(recorded.pid, paths.temporalDb, port) &&
+      (await waitServing(address, 60_000, () => !isDevServer(recorded.pid, paths.temporalDb)))
+    )
+      return withAttributes({ address, namespace, uiUrl });
+    // Still running on this database, yet not answering here: a second server on the same
+    // database would corrupt it.
+    if (isDevServer(recorded.pid, paths.temporalDb))
+      throw new Error(
+        `the dev server recorded in ${paths.serverPid} (pid ${recorded.pid}) runs on ${paths.temporalDb} but does not answer on ${address}; ` +
+          'stop it with `agentscale server --stop` (or check temporal.devServer.port)',
+      );
+  }
+  if (recorded && !isDevServer(recorded.pid, paths.temporalDb)) {
     log.info(
       { pid: recorded.pid, pidFile: paths.serverPid },
       'stale dev server pid file (that process is gone): replaced',
