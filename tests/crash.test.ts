@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readJson, runPaths } from '../runtime/artifacts';
 import { PROJECT_ROOT } from '../runtime/config';
+import { getDocker } from '../runtime/docker';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import type { TaskVerdict } from '../core/validation';
 import { EXAMPLES, FIXTURES, testConfig } from './helpers';
@@ -58,17 +59,26 @@ describe('worker crash', () => {
       ],
       log('client'),
     );
-    // Waits until the slow oracle's solution runs in try `tryNo` (solve.sh sleeps 6 s).
+    // Waits until the slow oracle's solution runs in try `tryNo` (solve.sh sleeps 6 s): its
+    // process is seen in the container (a fixed pause after the container appears is not enough
+    // on a loaded machine, where the solution may start seconds later).
     const oracleRunning = async (tryNo: number) => {
-      await until(`the slow oracle container, try ${tryNo}`, async () => {
+      await until(`the slow oracle's solution running in try ${tryNo}`, async () => {
         const boxes = await listSandboxes({
           [LABEL.run]: runId,
           [LABEL.task]: 'slow-oracle',
           [LABEL.attempt]: 'oracle',
         });
-        return boxes.some((b) => b.name.includes(`-oracle-${tryNo}-`)) ? boxes : undefined;
+        const box = boxes.find((b) => b.name.includes(`-oracle-${tryNo}-`));
+        if (!box) return undefined;
+        const top = await getDocker()
+          .getContainer(box.id)
+          .top({ ps_args: '-o pid,args' })
+          .catch(() => undefined);
+        return (top?.Processes as string[][] | undefined)?.some((p) => p.join(' ').includes('/solution/solve.sh'))
+          ? box
+          : undefined;
       });
-      await new Promise((r) => setTimeout(r, 1500));
     };
 
     // 1. A graceful stop: the worker exits on SIGTERM and takes its containers with it.
