@@ -1,6 +1,8 @@
-// Hostile agents in real rollouts (real containers, real Temporal; the model is the Messages-API
-// double): a fork bomb costs the agent one observation, not the rest of its rollout; a disk filler
-// ends its rollout with SandboxError saying why, and no verifier verdict is made up for it.
+// Hostile agents and oracles on real containers and the real Temporal server (the model is the
+// Messages-API double): a fork bomb costs the agent one observation, not the rest of its rollout;
+// a disk filler ends its rollout with SandboxError saying why, and no verifier verdict is made up
+// for it. In validation, an oracle that fills the disk makes its task an error, not valid, and one
+// that leaves a fork bomb behind still gets a fair verifier run.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSettings } from '../client/run';
@@ -12,8 +14,12 @@ import { rolloutPaths, type RolloutResult, type StoredObservation } from '../run
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import { startMessagesApiDouble, type DoubleReplyFn, type MessagesApiDouble } from './doubles/messagesApi';
 import { solutionCommand } from './doubles/scriptedAgent';
-import { EXAMPLES } from './helpers';
-import { closeTestClient, doubleConfig, startRun } from './runHarness';
+import { startValidation } from '../client/validate';
+import type { ServerHandle } from '../runtime/temporal';
+import { createWorker, runWorker } from '../worker';
+import type { ValidationResult } from '../workflows/validate';
+import { EXAMPLES, FIXTURES, testConfig } from './helpers';
+import { closeTestClient, doubleConfig, startRun, testClient } from './runHarness';
 
 let double: MessagesApiDouble;
 let task: Task;
@@ -75,6 +81,36 @@ describe('hostile rollouts', () => {
       expect(fill.detail).toMatch(/unusable: its disk limit is exceeded: \d+ MB written, limit 64 MB/);
       expect(fill.passed).toBeUndefined();
       expect(fill.evalError).toMatch(/^not evaluated: .*disk limit is exceeded/);
+      expect(await listSandboxes({ [LABEL.run]: runId })).toEqual([]);
+    },
+  );
+});
+
+describe('hostile oracles', () => {
+  it(
+    'a disk-filling oracle makes its task an error; a fork bomb left behind does not spoil the verifier',
+    { timeout: 180_000 },
+    async () => {
+      const { config } = testConfig('containment-validate');
+      const server: ServerHandle = {
+        address: config.temporal.address!,
+        namespace: config.temporal.namespace,
+        searchAttributes: true,
+      };
+      const tasks = await loadDatasets([
+        path.join(FIXTURES, 'harbor', 'disk-hog-oracle'),
+        path.join(FIXTURES, 'harbor', 'bomb-oracle'),
+      ]);
+      const runId = `hostile-oracles-${Date.now()}`;
+      const handle = await startValidation(config, server, await testClient(config), tasks, runId, 2);
+      const result = (await runWorker(await createWorker(config, server), handle.result())) as ValidationResult;
+      const byId = Object.fromEntries(result.verdicts.map((v) => [v.taskId, v]));
+
+      const hog = byId['disk-hog-oracle']!;
+      expect(hog.status).toBe('error');
+      expect(hog.oracle.error).toMatch(/unusable: its disk limit is exceeded: \d+ MB written, limit 64 MB/);
+      const bomb = byId['bomb-oracle']!;
+      expect(bomb, bomb.problems.join('; ')).toMatchObject({ status: 'valid', oracle: { passed: true } });
       expect(await listSandboxes({ [LABEL.run]: runId })).toEqual([]);
     },
   );
