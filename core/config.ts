@@ -144,7 +144,7 @@ export const ConfigSchema = z.object({
       /** Disk a container may write (its writable layer) when the task sets no storage_mb. */
       storageMb: z.number().int().positive().default(10_240),
       /** No new container starts while the Docker engine's disk has less than this available (0: not watched). */
-      minHostFreeMb: z.number().int().nonnegative().default(4096),
+      minHostFreeMb: z.number().int().nonnegative().default(2048),
       /**
        * Keep processes a command leaves running (servers a task starts in one command and uses in
        * the next). Off: after each command whatever it started is killed (fork bombs, nohup and
