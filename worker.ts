@@ -15,6 +15,7 @@ import {
 import { createActivities, WORKER_ID } from './activities';
 import type { Config } from './core/config';
 import { loadConfig } from './runtime/config';
+import { announceDiskLimits } from './runtime/disk';
 import { log } from './runtime/log';
 import { closeAllShells, LABEL, removeSandboxes } from './runtime/sandbox';
 import { ensureServer, serverKey, workerConnection, type ServerHandle } from './runtime/temporal';
@@ -63,6 +64,7 @@ export async function createWorker(
   extra: Partial<WorkerOptions> = {},
 ): Promise<Worker> {
   installRuntime();
+  await announceDiskLimits();
   const connection = await workerConnection(config, server);
   return Worker.create({
     connection,

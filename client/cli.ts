@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { reserveStdoutForJson } from './output';
 import { VERSION } from './version';
 import { loadConfig, ConfigError } from '../runtime/config';
+import { SettingsError } from '../core/input';
 import { DatasetError } from '../core/task';
 import { log } from '../runtime/log';
 import { runServerForeground, stopBackgroundServer } from '../runtime/temporal';
@@ -23,6 +24,11 @@ const positiveInt = (v: string) => {
 };
 
 const positiveIntList = (v: string) => v.split(',').map((x) => positiveInt(x.trim()));
+
+const integer = (v: string) => {
+  if (!/^\s*-?\d+\s*$/.test(v)) throw new InvalidArgumentError('expected an integer');
+  return Number(v);
+};
 
 const atLeast = (min: number) => (v: string) => {
   const n = Number(v);
@@ -60,9 +66,7 @@ function withMethodOptions(cmd: Command): Command {
         'trajectories',
       ]),
     )
-    .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', (v) =>
-      Number.parseInt(v, 10),
-    );
+    .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', integer);
 }
 
 const program = new Command()
@@ -123,7 +127,7 @@ program
   .option('--select-id <id>', 'names this selection (default: select-<timestamp>); written to <run>/selections/<id>/')
   .option('-G, --group-size <g>', 'tournament group size (default: scaling.groupSize)', atLeast(2))
   .option('-V, --votes <v>', 'judge votes per group (default: scaling.votes)', positiveInt)
-  .option('--seed <n>', 'seed of grouping and tie breaks (default: scaling.seed)', (v) => Number.parseInt(v, 10))
+  .option('--seed <n>', 'seed of grouping and tie breaks (default: scaling.seed)', integer)
   .addOption(new Option('--judge-input <what>', 'what the judge compares').choices(['summaries', 'trajectories']))
   .option(
     '--sizes <list>',
@@ -254,9 +258,7 @@ program
   .action(async (opts: { stop?: boolean }) => {
     const cfg = config();
     if (opts.stop) {
-      console.log(
-        stopBackgroundServer(cfg) ? 'stopped the background dev server' : 'no background dev server recorded',
-      );
+      console.log(stopBackgroundServer(cfg).message);
       return;
     }
     process.exitCode = await runServerForeground(cfg);
@@ -282,7 +284,7 @@ program
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof DatasetError || e instanceof ConfigError || e instanceof UsageError) {
+  if (e instanceof DatasetError || e instanceof ConfigError || e instanceof SettingsError || e instanceof UsageError) {
     console.error(e.message);
     process.exitCode = EXIT.usage;
   } else {

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../core/config';
+import { scalingProblems, SettingsError } from '../core/input';
 import { renderRunReport, type RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
 import { describeSettings, runSettings, type RunSettings, type SettingsOptions } from '../core/settings';
@@ -107,6 +108,9 @@ async function assertSameDataset(
 }
 
 export function runCommand(config: Config, datasets: string[], opts: RunOptions): Promise<number> {
+  // Before anything starts: settings that contradict each other.
+  const problems = scalingProblems(runSettings(config, opts).scaling);
+  if (problems.length) return Promise.reject(new SettingsError(problems.join('\n')));
   if (SCRIPTED_MODEL_NOTE) console.error(SCRIPTED_MODEL_NOTE);
   return withClient(config, async (server, client) => {
     const runId = opts.runId ?? newRunId('run');

@@ -155,8 +155,18 @@ export const ConfigSchema = z.object({
       pids: z.number().int().positive().default(1024),
       /** Default per-command timeout. */
       execTimeoutSec: z.number().positive().default(60),
-      /** Output kept per command, head and tail halves, with the cut marked. */
+      /** Output kept per command, head and tail halves, with the cut marked (the rest is never stored). */
       outputCapBytes: z.number().int().positive().default(10_000),
+      /** Disk a container may write (its writable layer) when the task sets no storage_mb. */
+      storageMb: z.number().int().positive().default(10_240),
+      /** No new container starts while the Docker engine's disk has less than this available (0: not watched). */
+      minHostFreeMb: z.number().int().nonnegative().default(2048),
+      /**
+       * Keep processes a command leaves running (servers a task starts in one command and uses in
+       * the next). Off: after each command whatever it started is killed (fork bombs, nohup and
+       * setsid daemons). A task can ask for it itself (Task.backgroundServices).
+       */
+      backgroundServices: z.boolean().default(false),
     })
     .prefault({}),
   images: z

@@ -2,6 +2,11 @@
 export const FAILURE = {
   /** The container vanished or a step was interrupted: restart the attempt in a fresh container. */
   sandboxLost: 'SandboxLost',
+  /**
+   * The container runs but can no longer be trusted with commands (its disk limit exceeded,
+   * processes that cannot be killed, no shell can start): the attempt ends with SandboxError.
+   */
+  sandboxUnusable: 'SandboxUnusable',
   /** Bad task, missing image or recipe, build error: retrying cannot help. */
   invalidTask: 'InvalidTask',
   /** The model API is unavailable for now (429, 529, 5xx, timeouts): Temporal retries with backoff. */

@@ -1,6 +1,7 @@
 // The one task type every format is loaded into. Workflows, activities and tests share it, and a
 // run folder stores it as JSON, so everything here must be plain serialisable data.
 import { z } from 'zod';
+import { issueText } from './input';
 
 export const TASK_FORMATS = ['harbor', 'terminal-bench', 'swebench'] as const;
 export type TaskFormat = (typeof TASK_FORMATS)[number];
@@ -80,6 +81,11 @@ export const TaskSchema = z.object({
   workdir: z.string().optional(),
   limits: LimitsSchema,
   allowInternet: z.boolean(),
+  /**
+   * Processes a command leaves running stay for later commands (a server the task starts);
+   * otherwise they are killed after each command. Absent: the config's sandbox.backgroundServices.
+   */
+  backgroundServices: z.boolean().optional(),
   agent: z.object({
     timeoutSec: z.number().positive(),
     user: z.string().optional(),
@@ -127,7 +133,7 @@ export function zodIssues(file: string, error: z.ZodError, prefix = ''): Dataset
   return error.issues.map((i) => ({
     file,
     field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || undefined,
-    message: i.message,
+    message: issueText(i),
   }));
 }
 

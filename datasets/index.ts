@@ -31,11 +31,44 @@ export async function loadTaskFolder(dir: string): Promise<LoadResult> {
   return { tasks: [], issues: [{ file: path.resolve(dir), message: 'not a task folder: no task.toml or task.yaml' }] };
 }
 
+/**
+ * A file given as a dataset must be SWE-bench instances. One that does not even look like JSON
+ * (a README, a task.toml, a script) is named as such, rather than reported as broken JSON.
+ */
+async function notADataset(file: string): Promise<LoadResult | undefined> {
+  if (/\.jsonl?$/i.test(file)) return undefined;
+  let start: string;
+  try {
+    const fh = await fs.open(file);
+    try {
+      const { buffer, bytesRead } = await fh.read(Buffer.alloc(512), 0, 512, 0);
+      start = buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return undefined; // unreadable: the loader says so
+  }
+  const head = start.trimStart().slice(0, 1);
+  if (head === '' || head === '[' || head === '{') return undefined;
+  return {
+    tasks: [],
+    issues: [
+      {
+        file,
+        message:
+          'not a dataset: a file must hold SWE-bench instances (a JSON list, JSONL, or one instance object), ' +
+          'and this one is not JSON; give a task folder (task.toml or task.yaml), a folder of them, or an instance file',
+      },
+    ],
+  };
+}
+
 /** Like loadDataset, but returns the problems instead of throwing them. */
 export async function collectDataset(p: string): Promise<LoadResult> {
   const abs = path.resolve(p);
   const kind = await entryKind(abs);
-  if (kind === 'file') return loadSwebenchFile(abs);
+  if (kind === 'file') return (await notADataset(abs)) ?? loadSwebenchFile(abs);
   if (kind !== 'dir') {
     return { tasks: [], issues: [{ file: abs, message: kind ? 'not a file or folder' : 'no such file or folder' }] };
   }

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from '../core/config';
+import { describeUnknownKey, issueText, unknownKeys } from '../core/input';
 
 export const DEFAULT_CONFIG_FILE = 'agentscale.yaml';
 
@@ -35,8 +36,12 @@ export function loadConfig(file?: string): Config & { configFile?: string } {
     }
   }
   const parsed = ConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${found} [${i.path.join('.')}]: ${i.message}`);
+  const unknown = unknownKeys(ConfigSchema, raw);
+  if (!parsed.success || unknown.length > 0) {
+    const lines = [
+      ...unknown.map((u) => `  ${found} [${u.path}]: ${describeUnknownKey(u)}`),
+      ...(parsed.error?.issues ?? []).map((i) => `  ${found} [${i.path.join('.')}]: ${issueText(i)}`),
+    ];
     throw new ConfigError(`invalid config:\n${lines.join('\n')}`);
   }
   const config = parsed.data;

@@ -64,8 +64,10 @@ export function sandboxSpec(
     cpus: task.limits.cpus ?? config.sandbox.cpus,
     memoryMb: task.limits.memoryMb ?? config.sandbox.memoryMb,
     pids: task.limits.pids ?? config.sandbox.pids,
-    storageMb: task.limits.storageMb,
+    storageMb: task.limits.storageMb ?? config.sandbox.storageMb,
     allowInternet: task.allowInternet,
+    backgroundServices: task.backgroundServices ?? config.sandbox.backgroundServices,
+    minHostFreeMb: config.sandbox.minHostFreeMb,
   };
 }
 

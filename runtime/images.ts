@@ -20,6 +20,7 @@ import { mapBaseImage, type Config } from '../core/config';
 import { rewriteBaseImages } from '../core/dockerfile';
 import { slug, type Task } from '../core/task';
 import { getDocker as docker } from './docker';
+import { childEnv } from './secrets';
 
 export class ImageError extends Error {
   override name = 'ImageError';
@@ -188,9 +189,11 @@ async function buildSwebench(
     try {
       execFileSync('git', ['clone', '--quiet', '--no-hardlinks', recipe.source, path.join(ctx, 'repo')], {
         stdio: 'pipe',
+        env: childEnv(config.model),
       });
       execFileSync('git', ['-C', path.join(ctx, 'repo'), 'cat-file', '-e', `${env.baseCommit}^{commit}`], {
         stdio: 'pipe',
+        env: childEnv(config.model),
       });
       onlyHistoryUpTo(path.join(ctx, 'repo'), env.baseCommit);
     } catch (e) {

@@ -8,10 +8,20 @@ import type { Readable } from 'node:stream';
 import { pack as packDir } from 'tar-fs';
 import * as tar from 'tar-stream';
 import type Docker from 'dockerode';
+import { checkHostFreeSpace, noteDiskLimits, storageDriver, writableLayerBytes } from './disk';
 import { explainDockerError, getDocker, isNotFound, statusOf } from './docker';
-import { dropShells, runInShell, SandboxGoneError, throwIfGone, type ShellResult } from './shell';
+import {
+  dropShells,
+  interruptShells,
+  runInShell,
+  SandboxGoneError,
+  SandboxUnusableError,
+  throwIfGone,
+  type ShellResult,
+} from './shell';
 
-export { SandboxGoneError, closeAllShells } from './shell';
+export { SandboxGoneError, SandboxUnusableError, closeAllShells } from './shell';
+export { HostDiskLowError } from './disk';
 
 export const LABEL = {
   managed: 'agentscale.managed',
@@ -21,6 +31,17 @@ export const LABEL = {
   worker: 'agentscale.worker',
   /** The Temporal server and namespace whose run owns the container (`gc` asks that server). */
   server: 'agentscale.server',
+} as const;
+
+/**
+ * How commands in the container are treated, chosen when it is made and read back by every exec
+ * (whichever worker runs it): its disk limit, whether the watchdog enforces it, and whether
+ * processes a command leaves running stay (background services) or are killed.
+ */
+const POLICY_LABEL = {
+  storageMb: 'agentscale.storage-mb',
+  diskWatch: 'agentscale.disk-watch',
+  background: 'agentscale.background-services',
 } as const;
 
 /** Folders every sandbox has (Harbor's layout): agent logs, verifier output, artifacts. */
@@ -35,8 +56,13 @@ export interface SandboxSpec {
   cpus: number;
   memoryMb: number;
   pids: number;
+  /** Disk limit of the container's writable layer (see runtime/disk.ts for how it is enforced). */
   storageMb?: number;
   allowInternet: boolean;
+  /** Leave processes commands start running (services the task needs); by default they are killed. */
+  backgroundServices?: boolean;
+  /** No container starts while the engine's disk has less than this available (0: unchecked). */
+  minHostFreeMb?: number;
 }
 
 // PID 1: a shell that keeps `sleep infinity` running. Being PID 1 it reaps orphaned processes
@@ -53,7 +79,12 @@ function isStorageOptError(err: unknown): boolean {
 }
 
 function managedLabels(spec: SandboxSpec): Record<string, string> {
-  return { ...spec.labels, [LABEL.managed]: 'true' };
+  return {
+    ...spec.labels,
+    [LABEL.managed]: 'true',
+    ...(spec.storageMb !== undefined && { [POLICY_LABEL.storageMb]: String(spec.storageMb) }),
+    ...(spec.backgroundServices && { [POLICY_LABEL.background]: 'true' }),
+  };
 }
 
 /** Same image and the same agentscale.* labels (image labels are merged in and ignored). */
@@ -91,6 +122,14 @@ export async function createSandbox(spec: SandboxSpec): Promise<{ containerId: s
     }
     await removeSandbox(existing.Id);
   }
+  await checkHostFreeSpace(spec.minHostFreeMb ?? 0);
+  if (spec.storageMb !== undefined && storageOptSupported === undefined) {
+    const driver = await storageDriver();
+    if (driver.sizeLimits === false) {
+      storageOptSupported = false;
+      noteDiskLimits(driver);
+    }
+  }
 
   const hostConfig: Docker.HostConfig = {
     NetworkMode: spec.allowInternet ? 'bridge' : 'none',
@@ -117,20 +156,27 @@ export async function createSandbox(spec: SandboxSpec): Promise<{ containerId: s
   const docker = getDocker();
   let container: Docker.Container;
   const wantStorage = spec.storageMb !== undefined && storageOptSupported !== false;
+  // Without the driver's quota, the watchdog in execInSandbox enforces the limit.
+  const watched: Docker.ContainerCreateOptions = {
+    ...options,
+    Labels: { ...labels, ...(spec.storageMb !== undefined && { [POLICY_LABEL.diskWatch]: 'true' }) },
+  };
+  const first = wantStorage
+    ? { ...options, HostConfig: { ...hostConfig, StorageOpt: { size: `${spec.storageMb}M` } } }
+    : watched;
   try {
-    container = await docker.createContainer(
-      wantStorage ? { ...options, HostConfig: { ...hostConfig, StorageOpt: { size: `${spec.storageMb}M` } } } : options,
-    );
+    container = await docker.createContainer(first);
     if (wantStorage) storageOptSupported = true;
   } catch (err) {
     if (wantStorage && isStorageOptError(err)) {
-      // The storage driver cannot enforce a size (overlay2 off xfs+pquota): run without it.
+      // The storage driver cannot enforce a size (overlay2 off xfs+pquota): the watchdog does.
       storageOptSupported = false;
-      container = await createOrExplain(docker, options);
+      noteDiskLimits(await storageDriver(), (err as Error).message);
+      container = await createOrExplain(docker, watched);
     } else if (statusOf(err) === 409) {
       // Someone created the same name meanwhile (a concurrent retry): replace it once.
       await removeSandbox(spec.name);
-      container = await createOrExplain(docker, options);
+      container = await createOrExplain(docker, first);
     } else {
       throw explainDockerError(err);
     }
@@ -201,13 +247,90 @@ export async function execInSandbox(req: ExecRequest): Promise<ExecResult> {
       durationMs: 0,
     };
   }
-  return runInShell(req.containerId, req.user || undefined, {
+  const policy = await policyOf(req.containerId);
+  const shellReq = {
     command: req.command,
     timeoutSec: req.timeoutSec,
     outputCapBytes: req.outputCapBytes,
     cwd: req.cwd,
     env: req.env,
-  });
+    keepBackground: policy.background,
+    // No single file may outgrow the whole limit: caught at once, where the watchdog lags.
+    fileSizeLimitKb: policy.watchMb !== undefined ? policy.watchMb * 1024 : undefined,
+  };
+  if (policy.watchMb === undefined) return runInShell(req.containerId, req.user || undefined, shellReq);
+
+  const limit = policy.watchMb;
+  await overLimit(req.containerId, limit, policy.lastSize);
+  let over: number | undefined;
+  const timer = setInterval(() => {
+    void writableLayerBytes(req.containerId)
+      .then((bytes) => {
+        if (bytes !== undefined && bytes > limit * 2 ** 20 && over === undefined) {
+          over = bytes;
+          interruptShells(req.containerId);
+        }
+      })
+      .catch(() => undefined);
+  }, DISK_POLL_MS);
+  try {
+    const r = await runInShell(req.containerId, req.user || undefined, shellReq);
+    if (over !== undefined) throw diskLimitError(req.containerId, over, limit);
+    // Measured while the model thinks; the next command (or the evaluation) waits for the answer.
+    policy.lastSize = writableLayerBytes(req.containerId).catch(() => undefined);
+    return r;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** How often the writable layer is measured while a command runs. */
+const DISK_POLL_MS = 2000;
+
+interface Policy {
+  background: boolean;
+  /** The disk limit in MB when the watchdog (not the storage driver) enforces it. */
+  watchMb?: number;
+  /** The writable layer's size after the last command. */
+  lastSize?: Promise<number | undefined>;
+}
+
+const policies = new Map<string, Promise<Policy>>();
+
+/** The container's policy labels, read once per container and process. */
+function policyOf(containerId: string): Promise<Policy> {
+  let p = policies.get(containerId);
+  if (!p) {
+    p = (async () => {
+      let labels: Record<string, string>;
+      try {
+        labels = (await getDocker().getContainer(containerId).inspect()).Config.Labels ?? {};
+      } catch (err) {
+        if (isNotFound(err)) throw new SandboxGoneError(containerId, 'no such container');
+        throw explainDockerError(err);
+      }
+      const mb = Number(labels[POLICY_LABEL.storageMb]);
+      return {
+        background: labels[POLICY_LABEL.background] === 'true',
+        watchMb: labels[POLICY_LABEL.diskWatch] === 'true' && mb > 0 ? mb : undefined,
+      };
+    })();
+    p.catch(() => policies.delete(containerId));
+    policies.set(containerId, p);
+  }
+  return p;
+}
+
+async function overLimit(containerId: string, limitMb: number, last?: Promise<number | undefined>): Promise<void> {
+  const bytes = await last;
+  if (bytes !== undefined && bytes > limitMb * 2 ** 20) throw diskLimitError(containerId, bytes, limitMb);
+}
+
+function diskLimitError(containerId: string, bytes: number, limitMb: number): SandboxUnusableError {
+  return new SandboxUnusableError(
+    containerId,
+    `its disk limit is exceeded: ${Math.round(bytes / 2 ** 20)} MB written, limit ${limitMb} MB (the task's storage_mb or sandbox.storageMb)`,
+  );
 }
 
 // ---- files ----
@@ -366,7 +489,9 @@ export async function removeSandbox(nameOrId: string): Promise<void> {
     names.add(info.Id);
     names.add(info.Name.replace(/^\//, ''));
   }
-  dropShells((c) => names.has(c) || (info !== undefined && c.length >= 12 && info.Id.startsWith(c)));
+  const ours = (c: string) => names.has(c) || (info !== undefined && c.length >= 12 && info.Id.startsWith(c));
+  dropShells(ours);
+  for (const c of policies.keys()) if (ours(c)) policies.delete(c);
   try {
     await getDocker()
       .getContainer(info?.Id ?? nameOrId)

@@ -5,16 +5,29 @@
 // per (container, user) is started once through a hijacked exec with stdin open; each command is a
 // single request line on its stdin and a framed answer on its stdout. Every command still runs in
 // a fresh `timeout -k 2 -s TERM <t> bash -lc "$cmd"` (nothing carries over between commands, and
-// GNU timeout signals its whole process group), with stdout+stderr going to a file in the
-// container of which only head and tail are sent back.
+// GNU timeout signals its whole process group).
+//
+// Output is capped as it is produced: stdout+stderr go into a fifo read by `dd` (which counts the
+// bytes) into `head -c <cap/2>` then `tail -c <cap/2>`, so only head and tail ever reach the disk
+// and a flood (`yes` for minutes) costs CPU, not space.
+//
+// After each command, unless the container keeps background services, whatever the command left
+// running is killed: its process group, then every process below PID 1 (a daemon that left the
+// group with setsid or nohup ends up there when its parent exits; commands of other shells are
+// below their docker exec, not below PID 1). Processes are stopped before they are killed, so a
+// fork bomb cannot outrun the sweep. What cannot be killed is reported, and the host then declares
+// the sandbox unusable instead of letting later commands fail in confusing ways.
 //
 // Protocol (all lengths in bytes):
 //   server → host, once:  `AS-READY <server pid> <temp dir>\n`
-//   host → server:        `<nonce> <timeout s> <timeout ms> <cap> <cwd len> <cmd len> <env count>\n`
+//   host → server:        `<nonce> <timeout s> <timeout ms> <cap> <file size limit KiB, 0 none>
+//                          <keep background 0|1> <cwd len> <cmd len> <env count>\n`
 //                         then cwd bytes, cmd bytes, and per env var `<len>\n<KEY=VALUE bytes>`
 //   server → host:        the output (at most cap bytes) — when it was cut: head half, then
 //                         `<nonce> S\n`, then tail half — and finally
-//                         `<nonce> E <exit code> <full size> <timed out 0|1>\n`
+//                         `<nonce> E <exit code> <full size> <timed out 0|1> <leftovers killed>\n`;
+//                         or, when the sandbox can no longer run commands (leftovers that cannot
+//                         be killed, the process limit used up), `<nonce> U <why>\n` instead
 // The nonce is 128 random bits chosen by the host per request and never given to the command, so
 // the end marker cannot occur in the output: no escaping, binary-safe, no trailing newline needed.
 import { randomBytes } from 'node:crypto';
@@ -34,12 +47,31 @@ export class SandboxGoneError extends Error {
   }
 }
 
+/**
+ * The container exists but can no longer be trusted to run commands (processes that cannot be
+ * killed, no shell can start, its disk limit exceeded): the attempt ends with SandboxError and
+ * this message, and is not evaluated.
+ */
+export class SandboxUnusableError extends Error {
+  constructor(
+    readonly containerId: string,
+    readonly reason: string,
+  ) {
+    super(`sandbox ${containerId.slice(0, 12)} is unusable: ${reason}`);
+    this.name = 'SandboxUnusableError';
+  }
+}
+
 export interface ShellRequest {
   command: string;
   timeoutSec: number;
   outputCapBytes: number;
   cwd?: string;
   env?: Record<string, string>;
+  /** RLIMIT_FSIZE for the command, in KiB (`ulimit -f`): no single file grows past it. */
+  fileSizeLimitKb?: number;
+  /** Leave processes the command started running (background services); else they are killed. */
+  keepBackground?: boolean;
 }
 
 /** A command's result; runtime/sandbox.ts re-exports it as ExecResult. */
@@ -52,17 +84,36 @@ export interface ShellResult {
   truncated: boolean;
   timedOut: boolean;
   durationMs: number;
+  /** Processes the command left behind that were killed after it (absent: none). */
+  leftoversKilled?: number;
 }
 
 /** Extra time the host waits past a command's own timeout before it declares the server hung. */
 export const WATCHDOG_GRACE_MS = 15_000;
 const READY_TIMEOUT_MS = 30_000;
 
-// Bash only, plus coreutils' timeout/head/tail/mkdir/rm (task images vary; no python). Variables
-// are prefixed and never exported, so commands see the container's environment unchanged.
-// LC_ALL=C makes `read -N` count bytes; the command gets the original LC_ALL back.
+// Bash only, plus coreutils' timeout/head/tail/dd/cat/mkfifo/mkdir/rm (task images vary; no
+// python). Variables are prefixed and never exported, so commands see the container's environment
+// unchanged. LC_ALL=C makes `read -N` count bytes; the command gets the original LC_ALL back.
+// fd 5 is a fifo the output filters report on when they are done; fd 6 one nobody writes to,
+// whose `read -t` is a sleep that needs no fork (a fork bomb may have taken every pid).
 export const SERVER_SCRIPT = String.raw`
 __as_lcset=${'$'}{LC_ALL+x}; __as_lc=${'$'}{LC_ALL-}; LC_ALL=C
+# True when the container's pids cgroup (v1 or v2) has no room for a command; __as_pinfo says how full.
+__as_pidsfull() {
+  local f cur max
+  for f in /sys/fs/cgroup/pids/pids /sys/fs/cgroup/pids; do
+    [[ -r $f.max && -r $f.current ]] || continue
+    IFS= read -r max < "$f.max"; IFS= read -r cur < "$f.current"
+    [[ $max =~ ^[0-9]+$ && $cur =~ ^[0-9]+$ ]] || return 1
+    __as_pinfo="$cur of $max"
+    (( cur + 8 > max ))
+    return
+  done 2>/dev/null
+  return 1
+}
+
+if __as_pidsfull; then echo "agentscale: the container's process limit is used up ($__as_pinfo processes)" >&2; exit 3; fi
 __as_d=
 for __as_t in "${'$'}{TMPDIR:-/tmp}" /tmp /dev/shm /var/tmp "${'$'}{HOME:-/root}"; do
   __as_d=$__as_t/.agentscale-shell.$$
@@ -70,10 +121,73 @@ for __as_t in "${'$'}{TMPDIR:-/tmp}" /tmp /dev/shm /var/tmp "${'$'}{HOME:-/root}
   __as_d=
 done
 if [[ -z $__as_d ]]; then echo "agentscale: no writable temporary folder for command output" >&2; exit 3; fi
+if ! mkfifo -m 600 -- "$__as_d/s" "$__as_d/z" || ! exec 5<>"$__as_d/s" 6<>"$__as_d/z"; then
+  echo "agentscale: cannot create fifos in $__as_d" >&2; exit 3
+fi
 __as_rt=0; [[ -n ${'$'}{EPOCHREALTIME-} ]] && __as_rt=1
 printf 'AS-READY %s %s\n' "$$" "$__as_d"
-__as_n=0
-while IFS=' ' read -r __as_id __as_t __as_tms __as_cap __as_cl __as_ml __as_ec; do
+__as_n=0 __as_g=0 __as_lp=
+
+# PID 1's descendants into __as_k, except its own 'sleep infinity' and zombies. Builtins only.
+# A shell that is not root leaves other users' processes alone (it could not kill them, and a
+# command of its user did not start them, short of sudo).
+__as_scan() {
+  local p l a c1 c2 top q
+  local -A kids=()
+  __as_k=()
+  for p in /proc/[0-9]*; do
+    (( EUID == 0 )) || [[ -O $p ]] || continue
+    p=${'$'}{p#/proc/}
+    IFS= read -r l < "/proc/$p/stat" || continue
+    l=${'$'}{l##*) }
+    a=($l)
+    [[ ${'$'}{a[0]} == Z ]] && continue
+    kids[${'$'}{a[1]}]+=" $p"
+  done 2>/dev/null
+  q=(${'$'}{kids[1]-}) top=1
+  while (( ${'$'}{#q[@]} )); do
+    local next=()
+    for p in "${'$'}{q[@]}"; do
+      if (( top )); then
+        c1= c2=
+        { IFS= read -r -d '' c1; IFS= read -r -d '' c2; } < "/proc/$p/cmdline" 2>/dev/null
+        [[ $c1 == sleep && $c2 == infinity ]] && continue
+      fi
+      __as_k+=("$p")
+      next+=(${'$'}{kids[$p]-})
+    done
+    q=("${'$'}{next[@]}") top=0
+  done
+}
+
+# Kills what __as_scan finds. Everything this user may signal is stopped first, with one kill(-1)
+# (atomic against fork): a fork bomb stops growing, and its spinning processes no longer starve
+# this shell of the container's CPU while it looks for them. The rest is continued afterwards.
+__as_sweep() {
+  local i p
+  local -A seen=()
+  for (( i = 0; i < 10; i++ )); do
+    kill -STOP -1 2>/dev/null
+    __as_scan
+    if (( ${'$'}{#__as_k[@]} )); then
+      kill -KILL "${'$'}{__as_k[@]}" 2>/dev/null
+      for p in "${'$'}{__as_k[@]}"; do seen[$p]=1; done
+    fi
+    kill -CONT -1 2>/dev/null
+    (( ${'$'}{#__as_k[@]} )) || break
+    IFS= read -r -t 0.02 -u 6 _
+  done
+  __as_killed=${'$'}{#seen[@]} __as_left=${'$'}{#__as_k[@]}
+}
+
+# Waits up to $1 s for the output filter of command $__as_n to report on fd 5.
+__as_filtered() {
+  local x
+  while IFS= read -r -t "$1" -u 5 x; do [[ $x == "$__as_n" ]] && return 0; done
+  return 1
+}
+
+while IFS=' ' read -r __as_id __as_t __as_tms __as_cap __as_fs __as_bg __as_cl __as_ml __as_ec; do
   __as_cwd= __as_cmd= __as_env=()
   if (( __as_cl > 0 )); then IFS= read -r -N "$__as_cl" __as_cwd; fi
   if (( __as_ml > 0 )); then IFS= read -r -N "$__as_ml" __as_cmd; fi
@@ -83,50 +197,87 @@ while IFS=' ' read -r __as_id __as_t __as_tms __as_cap __as_cl __as_ml __as_ec; 
     __as_env+=("$__as_kv")
   done
   __as_n=$(( __as_n + 1 ))
+  # No fork can succeed with the pids cgroup full (bash would retry for 15 s, then give up): free
+  # what can be freed, else say the sandbox cannot run commands.
+  if __as_pidsfull; then
+    (( __as_bg )) || __as_sweep
+    if __as_pidsfull; then
+      printf '%s U its process limit is used up (%s processes) and no process could be freed: no command can run\n' "$__as_id" "$__as_pinfo"
+      continue
+    fi
+  fi
   [[ -d $__as_d ]] || mkdir -p -m 700 -- "$__as_d" 2>/dev/null
-  if (( __as_n % 64 == 0 )); then rm -f -- "$__as_d"/o.* 2>/dev/null; fi
-  __as_o=$__as_d/o.$__as_n
+  # The fifo is reused unless the last filter still drains it for a background service.
+  if [[ -n $__as_lp ]] && kill -0 "$__as_lp" 2>/dev/null; then __as_g=$(( __as_g + 1 )); fi
+  __as_f=$__as_d/f.$__as_g
+  [[ -p $__as_f ]] || mkfifo -m 600 -- "$__as_f" 2>/dev/null
+  __as_h=$(( __as_cap / 2 )); __as_tl=$(( __as_cap - __as_h ))
   if (( __as_rt )); then __as_t0=${'$'}{EPOCHREALTIME/./}; else __as_t0=$(( SECONDS * 1000000 )); fi
-  {
+  __as_rc=126 __as_to=0 __as_killed=0 __as_left=0 __as_sz=
+  : >"$__as_d/dp"
+  # fd 4 holds the fifo open both ways, so neither end's open blocks on the other.
+  if [[ -p $__as_f ]] && exec 4<>"$__as_f"; then
+    { dd bs=65536 <&3 2>"$__as_d/c" & printf '%s %s' "$BASHPID" "$!" >"$__as_d/dp"; wait "$!"; exec cat <&3 >/dev/null 3<&-; } 3<"$__as_f" 4>&- 6>&- |
+      { head -c "$__as_h" >"$__as_d/h"; tail -c "$__as_tl" >"$__as_d/t"; printf '%s\n' "$__as_n" >&5; } 4>&- 6>&- &
     (
       if [[ -n $__as_cwd ]]; then cd -- "$__as_cwd" || exit 1; fi
       for __as_kv in "${'$'}{__as_env[@]}"; do export -- "$__as_kv"; done
       if [[ -n $__as_lcset ]]; then LC_ALL=$__as_lc; else unset LC_ALL; fi
       unset SHLVL
       printf '%s' "$BASHPID" > "$__as_d/pg"
+      if (( __as_fs > 0 )); then ulimit -f "$__as_fs"; fi
       exec timeout -k 2 -s TERM "$__as_t" bash -lc "$__as_cmd"
-    ) </dev/null >&3 2>&3 3>&-
+    ) </dev/null >"$__as_f" 2>&1 4>&- 5>&- 6>&-
     __as_rc=$?
+    if (( ! __as_bg )); then kill -STOP -1 2>/dev/null; fi
+    exec 4>&-
     if (( __as_rt )); then __as_el=$(( ${'$'}{EPOCHREALTIME/./} - __as_t0 )); else __as_el=$(( SECONDS * 1000000 - __as_t0 + 1000000 )); fi
-    __as_to=0
-    if (( (__as_rc == 124 || __as_rc == 137) && __as_el >= __as_tms * 1000 )); then
-      __as_to=1
-      # timeout signalled its process group, but members that ignore TERM outlive it: finish them.
-      if IFS= read -r __as_pg < "$__as_d/pg" && [[ -n $__as_pg ]]; then kill -KILL -- "-$__as_pg" 2>/dev/null; fi
-    fi
-    __as_sz=
-    { read -r _ __as_sz; } < /proc/$$/fdinfo/3 2>/dev/null
-    [[ $__as_sz =~ ^[0-9]+$ ]] || __as_sz=$(stat -c %s -- "$__as_o" 2>/dev/null || wc -c < "$__as_o")
-    if (( __as_sz > __as_cap )); then
-      __as_h=$(( __as_cap / 2 ))
-      head -c "$__as_h" -- "$__as_o"
-      printf '%s S\n' "$__as_id"
-      tail -c "$(( __as_cap - __as_h ))" -- "$__as_o"
-      rm -f -- "$__as_o"
-    elif (( __as_sz > 0 )); then
-      # Small text output: builtins only (a NUL byte or a size mismatch falls back to head).
-      __as_b=
-      if (( __as_sz <= 16384 )) && { IFS= read -r -d '' __as_b; (( ${'$'}{#__as_b} == __as_sz )); } < "$__as_o"; then
-        printf '%s' "$__as_b"
-      else
-        head -c "$__as_cap" -- "$__as_o"
+    if (( (__as_rc == 124 || __as_rc == 137) && __as_el >= __as_tms * 1000 )); then __as_to=1; fi
+    __as_pg=
+    IFS= read -r __as_pg < "$__as_d/pg"
+    # timeout signalled its process group, but members that ignore TERM outlive it: finish them
+    # (and, without background services, whatever else the command left).
+    if [[ -n $__as_pg ]] && (( __as_to || ! __as_bg )); then kill -KILL -- "-$__as_pg" 2>/dev/null; fi
+    if (( ! __as_bg )); then __as_sweep; fi
+    # With everything else gone, the filter ends as soon as it has read what is left in the fifo;
+    # a background service (or a survivor) keeps the fifo open: then dd is stopped, and the
+    # drain behind it keeps reading so the service never writes into a closed pipe.
+    __as_w=5; (( __as_bg || __as_left )) && __as_w=0.5
+    __as_lp= __as_dp=
+    IFS=' ' read -r __as_lp __as_dp < "$__as_d/dp"
+    if ! __as_filtered "$__as_w"; then
+      # (INT is ignored by background jobs: USR1 makes dd report its count, TERM ends it.)
+      if [[ -n $__as_dp ]] && kill -USR1 "$__as_dp" 2>/dev/null; then
+        IFS= read -r -t 0.05 -u 6 _
+        kill -TERM "$__as_dp" 2>/dev/null
       fi
+      __as_filtered 5 || { echo "agentscale: the output filter did not finish" > "$__as_d/t"; }
     fi
-    printf '%s E %s %s %s\n' "$__as_id" "$__as_rc" "$__as_sz" "$__as_to"
-  } 3>"$__as_o" || {
-    printf 'agentscale: cannot create the output file %s\n' "$__as_o"
-    printf '%s E 126 0 0\n' "$__as_id"
-  }
+    while IFS= read -r __as_l; do [[ $__as_l =~ ^([0-9]+)\ bytes ]] && __as_sz=${'$'}{BASH_REMATCH[1]}; done < "$__as_d/c"
+    __as_b= __as_e=
+    if [[ -z $__as_sz ]] || (( __as_sz <= 16384 )); then
+      # Small output: builtins only (a NUL byte or a size mismatch falls back to cat).
+      { IFS= read -r -d '' __as_b < "$__as_d/h"; IFS= read -r -d '' __as_e < "$__as_d/t"; } 2>/dev/null
+      [[ -z $__as_sz ]] && __as_sz=$(( ${'$'}{#__as_b} + ${'$'}{#__as_e} ))
+    fi
+    if (( __as_sz > __as_cap )); then
+      cat -- "$__as_d/h"
+      printf '%s S\n' "$__as_id"
+      cat -- "$__as_d/t"
+    elif (( ${'$'}{#__as_b} + ${'$'}{#__as_e} == __as_sz )); then
+      printf '%s%s' "$__as_b" "$__as_e"
+    else
+      cat -- "$__as_d/h" "$__as_d/t"
+    fi
+  else
+    printf 'agentscale: cannot open the output fifo %s\n' "$__as_f"
+    __as_sz=0
+  fi
+  if (( __as_left )); then
+    printf '%s U %s processes left by the command could not be killed\n' "$__as_id" "$__as_left"
+  else
+    printf '%s E %s %s %s %s\n' "$__as_id" "$__as_rc" "$__as_sz" "$__as_to" "$__as_killed"
+  fi
 done
 rm -rf -- "$__as_d"
 `;
@@ -135,6 +286,8 @@ interface Pending {
   nonce: string;
   token: Buffer;
   capBytes: number;
+  /** The command's first line, for messages. */
+  preview: string;
   timeoutMs: number;
   started: number;
   head?: Buffer; // set once the split marker arrived
@@ -197,7 +350,9 @@ export class CommandServer {
     } catch (err) {
       server.close();
       await throwIfGone(containerId);
-      throw err;
+      // The container runs, yet no shell comes up in it (its process limit used up, no writable
+      // folder, bash gone): no later command would fare better.
+      throw new SandboxUnusableError(containerId, `no shell can start in it: ${(err as Error).message}`);
     }
     return server;
   }
@@ -301,7 +456,13 @@ export class CommandServer {
         continue;
       }
       if (fields[0] === 'E') {
-        this.finish(p, Number(fields[1]), Number(fields[2]), fields[3] === '1');
+        this.finish(p, Number(fields[1]), Number(fields[2]), fields[3] === '1', Number(fields[4]));
+        return;
+      }
+      if (fields[0] === 'U') {
+        this.pending = undefined;
+        if (p.timer) clearTimeout(p.timer);
+        p.reject(new SandboxUnusableError(this.containerId, `${fields.slice(1).join(' ')} (command: ${p.preview})`));
         return;
       }
       this.fail(new Error(`command server sent a bad frame: ${fields.join(' ').slice(0, 100)}`));
@@ -315,7 +476,7 @@ export class CommandServer {
     p.partsLen += b.length;
   }
 
-  private finish(p: Pending, exitCode: number, fullSize: number, timedOut: boolean): void {
+  private finish(p: Pending, exitCode: number, fullSize: number, timedOut: boolean, killed: number) {
     this.pending = undefined;
     if (p.timer) clearTimeout(p.timer);
     const rest = Buffer.concat(p.parts);
@@ -337,6 +498,7 @@ export class CommandServer {
       truncated,
       timedOut,
       durationMs: Date.now() - p.started,
+      ...(killed > 0 && { leftoversKilled: killed }),
     });
   }
 
@@ -361,7 +523,8 @@ export class CommandServer {
     const cmd = Buffer.from(req.command, 'utf8');
     chunks.push(
       Buffer.from(
-        `${nonce} ${(timeoutMs / 1000).toFixed(3)} ${timeoutMs} ${cap} ${cwd.length} ${cmd.length} ${envEntries.length}\n`,
+        `${nonce} ${(timeoutMs / 1000).toFixed(3)} ${timeoutMs} ${cap} ${Math.max(0, Math.floor(req.fileSizeLimitKb ?? 0))} ` +
+          `${req.keepBackground ? 1 : 0} ${cwd.length} ${cmd.length} ${envEntries.length}\n`,
       ),
       cwd,
       cmd,
@@ -375,6 +538,7 @@ export class CommandServer {
         nonce,
         token: Buffer.from(`${nonce} `),
         capBytes: cap,
+        preview: req.command.split('\n')[0]!.slice(0, 80),
         timeoutMs,
         started: Date.now(),
         parts: [],
@@ -382,7 +546,8 @@ export class CommandServer {
         resolve,
         reject,
       };
-      p.timer = setTimeout(() => this.onWatchdog(p), timeoutMs + 2000 + WATCHDOG_GRACE_MS);
+      // Past the timeout: timeout's KILL (2 s), the clean-up sweep (1 s) and the filter's waits (10 s).
+      p.timer = setTimeout(() => this.onWatchdog(p), timeoutMs + 13_000 + WATCHDOG_GRACE_MS);
       this.pending = p;
       this.stream.write(Buffer.concat(chunks));
     });
@@ -482,11 +647,12 @@ export async function throwIfGone(containerId: string): Promise<void> {
   }
 }
 
+// bash, not sh: dash's kill takes no `--`, so `kill -KILL -- -PGID` would fail there.
 async function killQuietly(containerId: string, user: string | undefined, script: string): Promise<void> {
   try {
     const exec = await getDocker()
       .getContainer(containerId)
-      .exec({ Cmd: ['sh', '-c', script], AttachStdout: false, AttachStderr: false, ...(user ? { User: user } : {}) });
+      .exec({ Cmd: ['bash', '-c', script], AttachStdout: false, AttachStderr: false, ...(user ? { User: user } : {}) });
     await exec.start({ Detach: true });
   } catch {
     // The container may be gone; nothing to clean then.
@@ -535,6 +701,16 @@ export function dropShells(match: (containerId: string) => boolean): void {
       entry.server?.close();
       shells.delete(key);
     }
+  }
+}
+
+/** Kills the commands running in the container's shells (their process groups); they answer as usual. */
+export function interruptShells(containerId: string): void {
+  for (const entry of shells.values()) {
+    const dir = entry.server?.tempDir;
+    if (entry.containerId !== containerId || !dir) continue;
+    const script = `pg=$(cat '${dir}/pg' 2>/dev/null); [ -n "$pg" ] && kill -KILL -- "-$pg" 2>/dev/null; true`;
+    void killQuietly(containerId, entry.user, script);
   }
 }
 

@@ -1,15 +1,16 @@
 // Finding a Temporal server: the configured one (TEMPORAL_ADDRESS), else the embedded dev server,
 // started once in the background with a persistent SQLite file and reused by later commands.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../core/config';
 import { SEARCH_ATTRIBUTE_TYPES } from '../core/searchAttributes';
-import { dataPaths } from './config';
+import { dataPaths, PROJECT_ROOT } from './config';
 import { log } from './log';
+import { childEnv, withoutModelKeys } from './secrets';
 
 /** Identifies a server and namespace in container labels. */
 export const serverKey = (s: Pick<ServerHandle, 'address' | 'namespace'>) => `${s.address}/${s.namespace}`;
@@ -69,10 +70,14 @@ export function findTemporalCli(config: Config): string | undefined {
       throw new Error(`temporal.cliPath / TEMPORAL_CLI_PATH: no such file: ${config.temporal.cliPath}`);
     return config.temporal.cliPath;
   }
-  const which = spawnSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8' });
+  const which = spawnSync('sh', ['-c', 'command -v temporal'], { encoding: 'utf8', env: childEnv(config.model) });
   if (which.status === 0 && which.stdout.trim()) return which.stdout.trim();
-  const local = path.join(dataPaths(config).tools, 'temporal');
-  return existsSync(local) ? local : undefined;
+  // The data folder's tools, then the project's own (where scripts/setup.sh puts the CLI), so a
+  // config with another dataDir still finds it.
+  const local = [dataPaths(config).tools, path.join(PROJECT_ROOT, '.agentscale', 'tools')].map((d) =>
+    path.join(d, 'temporal'),
+  );
+  return local.find((f) => existsSync(f));
 }
 
 export function devServerArgs(config: Config, dbFile: string): string[] {
@@ -167,6 +172,30 @@ export async function ensureServer(config: Config): Promise<ServerHandle> {
 
   const paths = dataPaths(config);
   mkdirSync(paths.logs, { recursive: true });
+  // A recorded server that is still ours may be starting up (another command started it a moment
+  // ago): wait for it rather than start a second one on the same database.
+  const recorded = recordedServer(config);
+  if (recorded?.ours) {
+    if (
+      isDevServer(recorded.pid, paths.temporalDb, port) &&
+      (await waitServing(address, 60_000, () => !isDevServer(recorded.pid, paths.temporalDb)))
+    )
+      return withAttributes({ address, namespace, uiUrl });
+    // Still running on this database, yet not answering here: a second server on the same
+    // database would corrupt it.
+    if (isDevServer(recorded.pid, paths.temporalDb))
+      throw new Error(
+        `the dev server recorded in ${paths.serverPid} (pid ${recorded.pid}) runs on ${paths.temporalDb} but does not answer on ${address}; ` +
+          'stop it with `agentscale server --stop` (or check temporal.devServer.port)',
+      );
+  }
+  if (recorded && !isDevServer(recorded.pid, paths.temporalDb)) {
+    log.info(
+      { pid: recorded.pid, pidFile: paths.serverPid },
+      'stale dev server pid file (that process is gone): replaced',
+    );
+    rmSync(paths.serverPid, { force: true });
+  }
   const cli = findTemporalCli(config);
   if (cli) {
     const logFile = path.join(paths.logs, 'temporal-server.log');
@@ -174,7 +203,11 @@ export async function ensureServer(config: Config): Promise<ServerHandle> {
     const out = openSync(logFile, 'a');
     // Detached, stdin closed, output to a file: the server outlives this command and must not
     // hold our stdout open (a caller waiting for EOF would hang).
-    const child = spawn(cli, devServerArgs(config, paths.temporalDb), { detached: true, stdio: ['ignore', out, out] });
+    const child = spawn(cli, devServerArgs(config, paths.temporalDb), {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: childEnv(config.model),
+    });
     child.unref();
     writeFileSync(paths.serverPid, String(child.pid));
     if (!(await waitServing(address, 60_000, exited(child)))) {
@@ -188,43 +221,110 @@ export async function ensureServer(config: Config): Promise<ServerHandle> {
   // lives only as long as this process.
   log.warn('no Temporal CLI found (temporal.cliPath, PATH, tools folder); trying the SDK download');
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'cached-download', downloadDir: paths.tools },
-      ip: '127.0.0.1',
-      port,
-      uiPort,
-      dbFilename: paths.temporalDb,
-      namespace,
-      extraArgs: searchAttributeArgs(),
-    },
-  });
+  // The SDK starts that server with this process's environment: the keys go before it starts.
+  const env = await withoutModelKeys(config.model, () =>
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'cached-download', downloadDir: paths.tools },
+        ip: '127.0.0.1',
+        port,
+        uiPort,
+        dbFilename: paths.temporalDb,
+        namespace,
+        extraArgs: searchAttributeArgs(),
+      },
+    }),
+  );
   return { address, namespace, uiUrl, searchAttributes: true, dispose: () => env.teardown() };
 }
 
-/** Runs the dev server in the foreground (the `server` command). Resolves with its exit code. */
-export function runServerForeground(config: Config): Promise<number> {
+/**
+ * Runs the dev server in the foreground (the `server` command), recorded in the pid file like a
+ * background one, so other commands and `server --stop` know it. Resolves with its exit code.
+ */
+export async function runServerForeground(config: Config): Promise<number> {
   const cli = findTemporalCli(config);
   if (!cli)
     throw new Error('no Temporal CLI found: set TEMPORAL_CLI_PATH, put `temporal` on PATH, or run scripts/setup.sh');
   const paths = dataPaths(config);
+  const { port } = config.temporal.devServer;
+  const recorded = recordedServer(config);
+  if (recorded?.ours)
+    throw new Error(`a dev server (pid ${recorded.pid}) already runs on this database; stop it with \`server --stop\``);
+  if (await portOpen(port)) throw new Error(`something already listens on port ${port} (temporal.devServer.port)`);
   mkdirSync(path.dirname(paths.temporalDb), { recursive: true });
-  const child = spawn(cli, devServerArgs(config, paths.temporalDb), { stdio: 'inherit' });
+  const child = spawn(cli, devServerArgs(config, paths.temporalDb), { stdio: 'inherit', env: childEnv(config.model) });
+  if (child.pid) writeFileSync(paths.serverPid, String(child.pid));
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 0)));
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      if (recordedServer(config)?.pid === child.pid) rmSync(paths.serverPid, { force: true });
+      resolve(code ?? 0);
+    }),
+  );
 }
 
-/** Stops a dev server this project started (pid file), for `server --stop` and test teardown. */
-export function stopBackgroundServer(config: Config): boolean {
-  const pidFile = dataPaths(config).serverPid;
-  if (!existsSync(pidFile)) return false;
-  const pid = Number(readFileSync(pidFile, 'utf8'));
+/** The command line of a process, or undefined when it is gone. */
+function commandLine(pid: number): string[] | undefined {
   try {
-    process.kill(pid, 'SIGTERM');
-    return true;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
   } catch {
-    return false;
+    // No /proc (macOS): ask ps.
+    const ps = spawnSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8', env: childEnv() });
+    return ps.status === 0 && ps.stdout.trim() ? ps.stdout.trim().split(/\s+/) : undefined;
   }
+}
+
+/**
+ * True when `pid` is a Temporal dev server on this database (and port, when given), not a process
+ * that reused the pid.
+ */
+export function isDevServer(pid: number, dbFile: string, port?: number): boolean {
+  const argv = commandLine(pid);
+  if (!argv) return false;
+  const arg = (name: string) => (argv.indexOf(name) >= 0 ? argv[argv.indexOf(name) + 1] : undefined);
+  return (
+    argv.includes('start-dev') &&
+    arg('--db-filename') === dbFile &&
+    (port === undefined || arg('--port') === String(port))
+  );
+}
+
+/** The dev server the pid file names, and whether that process still is it. */
+export function recordedServer(config: Config): { pid: number; ours: boolean } | undefined {
+  const paths = dataPaths(config);
+  let pid: number;
+  try {
+    pid = Number(readFileSync(paths.serverPid, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return { pid, ours: false };
+  return { pid, ours: isDevServer(pid, paths.temporalDb) };
+}
+
+/**
+ * Stops the dev server the pid file names (`server --stop`, test teardown), after checking that
+ * the pid still is that server: a pid file left by a crash may name an unrelated process by now.
+ */
+export function stopBackgroundServer(config: Config): { stopped: boolean; message: string } {
+  const pidFile = dataPaths(config).serverPid;
+  const recorded = recordedServer(config);
+  if (!recorded) return { stopped: false, message: 'no dev server recorded' };
+  if (!recorded.ours) {
+    rmSync(pidFile, { force: true });
+    return {
+      stopped: false,
+      message: `the recorded pid ${recorded.pid} is not the dev server any more (it crashed or was stopped): removed the stale pid file`,
+    };
+  }
+  try {
+    process.kill(recorded.pid, 'SIGTERM');
+  } catch (e) {
+    return { stopped: false, message: `cannot stop pid ${recorded.pid}: ${(e as Error).message}` };
+  }
+  rmSync(pidFile, { force: true });
+  return { stopped: true, message: `stopped the dev server (pid ${recorded.pid})` };
 }
 
 /** A port nobody listens on now. */
@@ -261,7 +361,10 @@ export async function startDevServer(
   const args = devServerArgs(owned, opts.dbFile ?? '');
   if (!opts.dbFile) args.splice(args.indexOf('--db-filename'), 2);
   const out = openSync(opts.logFile, 'a');
-  const child = spawn(cli, [...args, ...(opts.extraArgs ?? [])], { stdio: ['ignore', out, out] });
+  const child = spawn(cli, [...args, ...(opts.extraArgs ?? [])], {
+    stdio: ['ignore', out, out],
+    env: childEnv(config.model),
+  });
   const address = `127.0.0.1:${port}`;
   const stop = async () => {
     if (exited(child)()) return;

@@ -1,7 +1,7 @@
 // The bundled local model for trying agentscale without an API key: the Messages-API test double
-// (tests/doubles) answering as a scripted agent, summariser and judge on the bundled examples.
+// (messagesApi.ts) answering as a scripted agent, summariser and judge on the bundled examples.
 // It demonstrates the pipeline; its "results" say nothing about any model.
-//   npx tsx scripts/scripted-model.ts [--port N] [--latency-ms N]   prints its base URL, runs until killed
+//   node --import tsx/esm scripted-model/main.ts [--port N] [--latency-ms N]   prints its base URL, runs until killed
 import { loadDatasets } from '../datasets';
 import { PROJECT_ROOT } from '../runtime/config';
 import { startMessagesApiDouble } from './messagesApi';

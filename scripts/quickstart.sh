@@ -12,7 +12,7 @@ if [ -z "${ANTHROPIC_API_KEY:-}" ]; then
   # One node process (no npx or tsx wrapper in between), so the trap's kill reaches the server
   # itself. Its output goes to files and its stdin is closed: a server holding our stdout would
   # hang callers. The model key is not passed on: the scripted model needs none.
-  (cd "$root" && exec env -u ANTHROPIC_API_KEY -u OPENAI_API_KEY node --import tsx/esm scripted-model/main.ts \
+  (cd "$root" && exec env -u ANTHROPIC_API_KEY -u ANTHROPIC_AUTH_TOKEN -u OPENAI_API_KEY node --import tsx/esm scripted-model/main.ts \
     >"$url_file" 2>"$log" </dev/null) &
   model_pid=$!
   trap 'kill $model_pid 2>/dev/null; wait $model_pid 2>/dev/null; rm -f "$url_file"' EXIT

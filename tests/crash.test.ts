@@ -61,10 +61,10 @@ describe('worker crash', () => {
       log('client'),
     );
     // Waits until the slow oracle's solution runs in try `tryNo` (solve.sh sleeps 6 s): its
-    // container exists and the script's `sleep` shows in the container's processes. (A fixed pause
-    // after the container appears is not enough on a loaded machine: the step may not have begun.)
+    // process is seen in the container (a fixed pause after the container appears is not enough
+    // on a loaded machine, where the solution may start seconds later).
     const oracleRunning = async (tryNo: number) => {
-      await until(`the slow oracle's solution running, try ${tryNo}`, async () => {
+      await until(`the slow oracle's solution running in try ${tryNo}`, async () => {
         const boxes = await listSandboxes({
           [LABEL.run]: runId,
           [LABEL.task]: 'slow-oracle',
@@ -73,10 +73,10 @@ describe('worker crash', () => {
         const box = boxes.find((b) => b.name.includes(`-oracle-${tryNo}-`));
         if (!box) return undefined;
         const top = await getDocker()
-          .getContainer(box.name)
-          .top()
+          .getContainer(box.id)
+          .top({ ps_args: '-o pid,args' })
           .catch(() => undefined);
-        return (top?.Processes as string[][] | undefined)?.some((p) => p.some((field) => /\bsleep 6\b/.test(field)))
+        return (top?.Processes as string[][] | undefined)?.some((p) => p.join(' ').includes('/solution/solve.sh'))
           ? box
           : undefined;
       });

@@ -1,6 +1,6 @@
 // `run` end to end: rollouts of a scripted agent on real containers through the real Temporal
 // server. The model is the one stand-in: the real Anthropic SDK talks to the local Messages-API
-// test double (tests/doubles), scripted per task.
+// test double (scripted-model/), scripted per task.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';

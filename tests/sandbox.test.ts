@@ -4,6 +4,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storageDriver, writableLayerBytes } from '../runtime/disk';
 import { getDocker } from '../runtime/docker';
 import {
   closeAllShells,
@@ -16,7 +17,9 @@ import {
   readFileFromSandbox,
   removeSandbox,
   removeSandboxes,
+  HostDiskLowError,
   SandboxGoneError,
+  SandboxUnusableError,
   type SandboxSpec,
   writeFileToSandbox,
 } from '../runtime/sandbox';
@@ -143,16 +146,38 @@ describe('execInSandbox', () => {
     expect(await run('exit 124', { timeoutSec: 5 })).toMatchObject({ exitCode: 124, timedOut: false });
   });
 
-  it('does not wait for background processes a command leaves running', { timeout: T }, async () => {
+  it('kills what a command leaves running: jobs, nohup, setsid and double-forked daemons', { timeout: T }, async () => {
     const t0 = Date.now();
-    const r = await run('sleep 305 & echo started');
+    const r = await run(
+      "sleep 305 & nohup sleep 306 >/dev/null 2>&1 & setsid sleep 307 & (setsid sh -c 'sleep 308 & echo $! > /tmp/d308' &); sleep 0.2; echo started",
+    );
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(r.output).toBe('started\n');
-    expect((await processes(box)).some((c) => c.includes('sleep 305'))).toBe(true);
-    await run(
-      'for p in /proc/[0-9]*; do [ "$(tr "\\0" " " < $p/cmdline 2>/dev/null)" = "sleep 305 " ] && kill ${p#/proc/}; done; true',
-    );
-    expect((await processes(box)).some((c) => c.includes('sleep 305'))).toBe(false);
+    expect(r.leftoversKilled).toBeGreaterThanOrEqual(2);
+    expect((await processes(box)).filter((c) => /sleep 30[5-8]/.test(c))).toEqual([]);
+    // Nothing of the server's own is killed: the next command works as before.
+    expect((await run('echo next')).output).toBe('next\n');
+    // A shell of another user sweeps its own user's leftovers (and cannot touch root's).
+    const nobody = await run('setsid sleep 310 & sleep 0.1; echo bye', { user: 'nobody', cwd: '/' });
+    expect(nobody).toMatchObject({ output: 'bye\n', leftoversKilled: 1 });
+    expect((await processes(box)).filter((c) => c.includes('sleep 310'))).toEqual([]);
+  });
+
+  it('keeps background services when asked, without waiting for them', { timeout: T }, async () => {
+    const { containerId } = await createSandbox(spec({ backgroundServices: true }));
+    const exec = (command: string) => execInSandbox({ containerId, command, timeoutSec: 20, outputCapBytes: 4000 });
+    const t0 = Date.now();
+    // A service that keeps writing to the command's stdout must not die of a closed pipe later.
+    const r = await exec('while :; do echo tick; echo x >> /tmp/svc; sleep 0.1; done & setsid sleep 309 & echo up');
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(r.output).toMatch(/^(tick\n)*up\n/);
+    expect(r.leftoversKilled).toBeUndefined();
+    const lines = async () => Number((await exec('wc -l < /tmp/svc')).output.trim());
+    const first = await lines();
+    await new Promise((res) => setTimeout(res, 600));
+    expect(await lines()).toBeGreaterThan(first);
+    expect((await processes(containerId)).some((c) => c.includes('sleep 309'))).toBe(true);
+    await removeSandbox(containerId);
   });
 
   it('caps the output to head and tail, marking the cut', { timeout: T }, async () => {
@@ -248,7 +273,131 @@ describe('isolation and limits', () => {
   });
 });
 
+describe('disk', () => {
+  it('caps output as it is produced: a flood never reaches the disk', { timeout: T }, async () => {
+    const before = (await writableLayerBytes(box))!;
+    const r = await run('yes | head -c 300000000; echo END', { outputCapBytes: 10_000 });
+    expect(r).toMatchObject({ exitCode: 0, outputBytes: 300_000_004, truncated: true });
+    expect(r.output.endsWith('y\nEND\n')).toBe(true);
+    const grown = (await writableLayerBytes(box))! - before;
+    expect(grown).toBeLessThan(1_000_000);
+  });
+
+  it('holds a container to its disk limit, also where the storage driver cannot', { timeout: T }, async () => {
+    const driverCaps = (await storageDriver()).sizeLimits !== false;
+    const one = await createSandbox(spec({ storageMb: 64 }));
+    const exec = (containerId: string, command: string) =>
+      execInSandbox({ containerId, command, timeoutSec: 30, outputCapBytes: 4000 });
+    const big = await exec(one.containerId, 'head -c 100M /dev/zero > /tmp/one; echo "rc=$?"; stat -c %s /tmp/one');
+    if (driverCaps) {
+      expect(big.output).toMatch(/No space left/);
+    } else {
+      // One file: stopped at the limit by the file size limit, at once.
+      expect(big.output).toMatch(/File size limit exceeded/);
+      expect(big.output).toContain(`${64 * 2 ** 20}\n`);
+      // The layer is now over the limit: the sandbox takes no more commands.
+      await expect(exec(one.containerId, 'echo more')).rejects.toThrow(
+        /unusable: its disk limit is exceeded: \d+ MB written, limit 64 MB/,
+      );
+    }
+    await removeSandbox(one.containerId);
+
+    // Many files, each under the limit: the watchdog stops the command while it runs.
+    const many = await createSandbox(spec({ storageMb: 64 }));
+    const t0 = Date.now();
+    const filled = exec(
+      many.containerId,
+      'for i in $(seq 1 60); do head -c 4M /dev/zero > /tmp/f$i; sleep 0.2; done; echo done',
+    );
+    if (driverCaps) {
+      expect((await filled).output).toMatch(/No space left/);
+    } else {
+      await expect(filled).rejects.toBeInstanceOf(SandboxUnusableError);
+      await expect(filled).rejects.toThrow(/disk limit is exceeded/);
+      // It would have run for 12 s; the 2 s watchdog cut it off well before.
+      expect(Date.now() - t0).toBeLessThan(9000);
+      expect((await writableLayerBytes(many.containerId))!).toBeLessThan(110 * 2 ** 20);
+    }
+    await removeSandbox(many.containerId);
+  });
+
+  it('refuses new containers while the host is low on disk', { timeout: T }, async () => {
+    const s = spec({ minHostFreeMb: 1e9 });
+    await expect(createSandbox(s)).rejects.toBeInstanceOf(HostDiskLowError);
+    await expect(createSandbox(s)).rejects.toThrow(/low on disk: .* has \d+ MB available, below sandbox.minHostFreeMb/);
+    expect(await listSandboxes({ [LABEL.attempt]: s.labels[LABEL.attempt]! })).toEqual([]);
+  });
+});
+
 describe('recovery', () => {
+  it('survives fork bombs: the next command runs at once, and nothing is left', { timeout: T }, async () => {
+    const { containerId } = await createSandbox(spec({ pids: 128 }));
+    const exec = (command: string) => execInSandbox({ containerId, command, timeoutSec: 10, outputCapBytes: 4000 });
+    // The classic one (one process group), then one whose every process starts its own session.
+    // (Its process group goes in one kill; leftoversKilled counts only what the sweep found.)
+    expect((await exec(':(){ :|:& };:')).exitCode).toBe(0);
+    let t0 = Date.now();
+    expect((await exec('echo alive')).output).toBe('alive\n');
+    const afterClassic = Date.now() - t0;
+    // (The command waits with a builtin: once the bomb has every pid, no fork succeeds.)
+    const sessions = await exec(
+      `mkfifo /tmp/w; python3 -c "
+import os
+while True:
+    try:
+        if os.fork() == 0:
+            os.setsid()
+    except OSError:
+        pass" & read -t 1 <> /tmp/w; echo bombed`,
+    );
+    expect(sessions.output).toContain('bombed');
+    expect(sessions.leftoversKilled).toBeGreaterThan(10);
+    t0 = Date.now();
+    expect((await exec('echo alive')).output).toBe('alive\n');
+    const afterSessions = Date.now() - t0;
+    expect(afterClassic + afterSessions).toBeLessThan(5000);
+    expect((await processes(containerId)).filter((c) => c.includes(':(){') || c.includes('python3'))).toEqual([]);
+    await removeSandbox(containerId);
+  });
+
+  it(
+    'says the sandbox is unusable when its process limit is held by processes it cannot end',
+    { timeout: T },
+    async () => {
+      const { containerId } = await createSandbox(spec({ pids: 48 }));
+      expect(
+        (await execInSandbox({ containerId, command: 'echo ok', timeoutSec: 10, outputCapBytes: 100 })).output,
+      ).toBe('ok\n');
+      // A hog outside any command's reach (its own docker exec), holding every pid it can get.
+      const hog = await getDocker()
+        .getContainer(containerId)
+        .exec({
+          Cmd: [
+            'python3',
+            '-c',
+            'import os, time\nkids = []\ntry:\n    while True:\n        pid = os.fork()\n        if pid == 0:\n            time.sleep(600); os._exit(0)\n        kids.append(pid)\nexcept OSError:\n    pass\nopen("/tmp/hog", "w").write(str(len(kids)))\ntime.sleep(600)',
+          ],
+        });
+      await hog.start({ Detach: true });
+      for (let i = 0; i < 100 && !(await readFileFromSandbox(containerId, '/tmp/hog')); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      await expect(
+        execInSandbox({ containerId, command: 'echo hi', timeoutSec: 10, outputCapBytes: 100 }),
+      ).rejects.toThrow(/unusable: its process limit is used up \(\d+ of 48 processes\)/);
+      // A shell that is not running yet cannot start either.
+      const err = await execInSandbox({
+        containerId,
+        command: 'echo hi',
+        timeoutSec: 10,
+        outputCapBytes: 100,
+        user: 'nobody',
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SandboxUnusableError);
+      expect(String(err)).toMatch(/no shell can start/);
+      await removeSandbox(containerId);
+    },
+  );
+
   it('survives the command killing every process (kill -9 -1)', { timeout: T }, async () => {
     const { containerId } = await createSandbox(spec());
     const exec = (command: string) => execInSandbox({ containerId, command, timeoutSec: 20, outputCapBytes: 4000 });
@@ -329,7 +478,7 @@ describe('lifecycle', () => {
         })
       ).output,
     ).toBe('/logs/agent\n/logs/artifacts\n/logs/verifier\n');
-    // storageMb is applied where the driver can, skipped where it cannot.
+    // storageMb is applied where the driver can, and watched where it cannot (see 'disk').
     const sized = await createSandbox(spec({ storageMb: 2048 }));
     expect(
       (await execInSandbox({ containerId: sized.containerId, command: 'echo ok', timeoutSec: 5, outputCapBytes: 100 }))

@@ -54,6 +54,9 @@ export const outcomeOf = (r: Pick<RolloutResult, 'exitStatus' | 'passed' | 'eval
 /** Rollouts started before the patch was collected apart from (and before) the evaluation. */
 export const PATCH_BEFORE_EVALUATION = 'patch-before-evaluation';
 
+/** Rollouts started before a sandbox failure skipped the evaluation. */
+const SKIP_EVAL_AFTER_SANDBOX_ERROR = 'skip-eval-after-sandbox-error';
+
 /** Fresh containers a rollout may need after losing one before it gives up. */
 const MAX_SANDBOX_TRIES = 3;
 
@@ -147,21 +150,27 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
       }
     }
 
-    try {
-      outcome = await sandbox.evaluateRollout.executeWithOptions(
-        { summary: 'hidden tests', startToCloseTimeout: `${task.verifierTimeoutSec + 300} seconds` },
-        [
-          {
-            ...ref,
-            containerId,
-            image: input.image,
-            sandboxName: containerName(runId, task.id, `${rolloutId}-eval`, tryNo),
-            submitted: exitStatus === 'Submitted',
-          },
-        ],
-      );
-    } catch (e) {
-      evalError = failureOf(e).message;
+    // A sandbox that failed under the agent says nothing about its work: no verdict then
+    // (older histories evaluated it anyway; they replay as they ran).
+    const evaluate = exitStatus !== 'SandboxError' || !patched(SKIP_EVAL_AFTER_SANDBOX_ERROR);
+    if (!evaluate) evalError = `not evaluated: ${detail ?? 'the sandbox failed'}`;
+    else {
+      try {
+        outcome = await sandbox.evaluateRollout.executeWithOptions(
+          { summary: 'hidden tests', startToCloseTimeout: `${task.verifierTimeoutSec + 300} seconds` },
+          [
+            {
+              ...ref,
+              containerId,
+              image: input.image,
+              sandboxName: containerName(runId, task.id, `${rolloutId}-eval`, tryNo),
+              submitted: exitStatus === 'Submitted',
+            },
+          ],
+        );
+      } catch (e) {
+        evalError = failureOf(e).message;
+      }
     }
   } catch (e) {
     exitStatus ??= 'SandboxError';
