@@ -5,7 +5,8 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../core/config';
-import { renderTable, summarize, type TaskVerdict, type ValidationSummary } from '../core/validation';
+import { renderTable, summarize, summaryLine, type TaskVerdict, type ValidationSummary } from '../core/validation';
+import { renderImageMappings, type ImageMapping } from '../core/dockerfile';
 import { renderRunReport, runReport, scalingReport, type RunReport, type ScalingOutcome } from '../core/report';
 import {
   loadRunTask,
@@ -17,7 +18,15 @@ import {
   writeJson,
 } from '../runtime/artifacts';
 import { finishedRollouts, rolloutPaths, type RolloutResult } from '../runtime/rollouts';
-import { evaluateContainer, evaluatePatch, runSolutionScript, sandboxSpec, type Outcome } from '../runtime/evaluate';
+import type { NetworkMode } from '../core/harbor';
+import {
+  evaluateContainer,
+  evaluatePatch,
+  runSolutionScript,
+  sandboxSpec,
+  taskNetwork,
+  type Outcome,
+} from '../runtime/evaluate';
 import { prepareTaskImage, type PreparedImage } from '../runtime/images';
 import { createSandbox, LABEL, removeSandbox, removeSandboxes } from '../runtime/sandbox';
 import { createModelClient, type ModelClient } from '../runtime/model';
@@ -71,7 +80,9 @@ export function createActivities(config: Config, server: string) {
         withHeartbeat(
           async () => {
             try {
-              return await prepareTaskImage(task, config, (l) => lines.push(l));
+              const prepared = await prepareTaskImage(task, config, (l) => lines.push(l));
+              writeJson(runPaths(input.runDir).imageMappings(task.id), prepared.rewrites ?? []);
+              return prepared;
             } finally {
               if (lines.length)
                 writeFileAtomic(path.join(runPaths(input.runDir).task(task.id), 'build.log'), `${lines.join('\n')}\n`);
@@ -82,13 +93,16 @@ export function createActivities(config: Config, server: string) {
       );
     },
 
-    async startSandbox(input: AttemptRef & { image: string }): Promise<{ containerId: string }> {
+    /** Also says which network the container got: the task's, or none on an offline host. */
+    async startSandbox(
+      input: AttemptRef & { image: string },
+    ): Promise<{ containerId: string; network: { requested: NetworkMode; effective: NetworkMode } }> {
       const task = loadRunTask(input.runDir, input.taskId);
       return guarded(async () => {
         const { containerId } = await createSandbox(
           sandboxSpec(task, config, input.image, input.name, labelsFor(input)),
         );
-        return { containerId };
+        return { containerId, network: taskNetwork(task, config) };
       });
     },
 
@@ -103,7 +117,7 @@ export function createActivities(config: Config, server: string) {
             throw new InterruptedStepError(
               `solution run in ${input.name} was interrupted; restarting the attempt in a fresh container`,
             );
-          const r = await runSolutionScript(task, input.containerId, attemptDir(input));
+          const r = await runSolutionScript(task, input.containerId, attemptDir(input), config);
           return { exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs };
         }),
       );
@@ -111,7 +125,7 @@ export function createActivities(config: Config, server: string) {
 
     async evaluateContainer(input: AttemptRef & { containerId: string }): Promise<Outcome> {
       const task = loadRunTask(input.runDir, input.taskId);
-      return guarded(() => withHeartbeat(() => evaluateContainer(task, input.containerId, attemptDir(input))));
+      return guarded(() => withHeartbeat(() => evaluateContainer(task, input.containerId, attemptDir(input), config)));
     },
 
     /** SWE-bench: the gold patch (oracle) or an empty one (null) graded in a fresh container. */
@@ -201,16 +215,29 @@ export function createActivities(config: Config, server: string) {
       verdicts: TaskVerdict[];
     }): Promise<{ summary: ValidationSummary; table: string }> {
       const paths = runPaths(input.runDir);
-      const summary = summarize(input.runId, input.verdicts);
-      const table = renderTable(input.verdicts);
-      writeJson(paths.results, { summary, verdicts: input.verdicts });
+      // A partial dataset's skipped tasks are listed beside the ones that ran.
+      const verdicts = [...input.verdicts, ...(readIfExists<TaskVerdict[]>(paths.rejected) ?? [])];
+      const summary = summarize(input.runId, verdicts);
+      const table = renderTable(verdicts);
+      const mappings = imageMappingsOf(input.runDir, verdicts);
+      writeJson(paths.results, { summary, verdicts, imageMappings: mappings });
       writeFileAtomic(
         paths.table,
-        `# Validation ${input.runId}\n\n${summary.valid}/${summary.total} valid, ${summary.invalid} invalid, ${summary.error} errors\n\n${table}\n`,
+        `# Validation ${input.runId}\n\n${summaryLine(summary)}\n\n${table}\n${renderImageMappings(mappings)}`,
       );
-      return { summary, table };
+      return { summary, table: `${table}\n${renderImageMappings(mappings)}`.trimEnd() };
     },
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** The image mappings each task's build applied, read from the run folder. */
+function imageMappingsOf(runDir: string, verdicts: TaskVerdict[]): Record<string, ImageMapping[]> {
+  const out: Record<string, ImageMapping[]> = {};
+  for (const v of verdicts) {
+    const m = readIfExists<ImageMapping[]>(runPaths(runDir).imageMappings(v.taskId));
+    if (m?.length) out[v.taskId] = m;
+  }
+  return out;
+}

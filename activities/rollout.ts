@@ -206,7 +206,7 @@ export function createRolloutActivities(
         withHeartbeat(async () => {
           if (t.verifier.kind !== 'swebench') {
             if (!input.containerId) throw new Error('no container to evaluate');
-            return evaluateContainer(t, input.containerId, logDir);
+            return evaluateContainer(t, input.containerId, logDir, config);
           }
           // As in mini-swe-agent, only a submission counts: a rollout that hit a limit has an empty patch.
           let patch = '';

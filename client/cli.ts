@@ -17,6 +17,12 @@ const positiveInt = (v: string) => {
   return n;
 };
 
+const positiveNumber = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+
 const atLeast = (min: number) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer of at least ${min}`);
@@ -41,6 +47,15 @@ program
   .option('--concurrency <n>', 'tasks validated at once (default: validate.concurrency from config)', positiveInt)
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
   .option('--json', 'print the results as JSON instead of a table')
+  .option(
+    '--strict',
+    'refuse the whole dataset when any task is unsupported or malformed (default: run the others, list those)',
+  )
+  .option(
+    '--timeout-multiplier <x>',
+    "multiplies every task's agent, verifier and build timeouts (Harbor's option)",
+    positiveNumber,
+  )
   .action(async (datasets: string[], opts) => {
     const code = await validateCommand(config(), datasets, opts);
     process.exitCode = code;

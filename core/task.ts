@@ -84,8 +84,14 @@ export const TaskSchema = z.object({
   verifierTimeoutSec: z.number().positive(),
   verifierUser: z.string().optional(),
   verifierEnv: z.record(z.string(), z.string()),
-  /** Environment variables for every process in the sandbox (Harbor's [environment].env). */
+  /**
+   * Environment variables for every process in the sandbox (Harbor's [environment].env). Harbor
+   * values may be `${VAR}` / `${VAR:-default}` templates, resolved from the worker's environment
+   * when a sandbox starts (core/harbor.ts resolveEnvTemplates).
+   */
   env: z.record(z.string(), z.string()),
+  /** Extra variables for the reference solution only (Harbor's [solution].env). */
+  solutionEnv: z.record(z.string(), z.string()).default({}),
   buildTimeoutSec: z.number().positive(),
   solution: SolutionSchema,
   /** Format-specific fields kept for reports (SWE-bench instance fields, Harbor metadata). */
@@ -105,6 +111,22 @@ export interface DatasetIssue {
   file: string;
   field?: string;
   message: string;
+  /**
+   * 'unsupported': well-formed, but uses something this project does not run (named in the
+   * message); absent: the input is malformed. A partial dataset skips both kinds of task.
+   */
+  kind?: 'unsupported';
+}
+
+/** A task a partial dataset skips, with why: it uses something not supported here, or is malformed. */
+export interface RejectedTask {
+  id: string;
+  source: string;
+  format: string;
+  kind: 'unsupported' | 'malformed';
+  /** One line per problem, naming the file (relative to the task folder) and field. */
+  reasons: string[];
+  issues: DatasetIssue[];
 }
 
 /** Thrown when a dataset does not load; lists every problem found, not just the first. */

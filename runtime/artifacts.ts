@@ -22,6 +22,10 @@ export const runPaths = (runDir: string) => ({
   dataset: path.join(runDir, 'dataset.json'),
   run: path.join(runDir, 'run.json'),
   results: path.join(runDir, 'results.json'),
+  /** Tasks a partial dataset skipped (validate), as verdicts: listed in the results, never run. */
+  rejected: path.join(runDir, 'rejected.json'),
+  /** Per task: the image references mapped for its build (images.baseImages). */
+  imageMappings: (taskId: string) => path.join(runDir, 'tasks', slug(taskId, 80), 'image-mappings.json'),
   table: path.join(runDir, 'results.md'),
   task: (taskId: string) => path.join(runDir, 'tasks', slug(taskId, 80)),
   attempt: (taskId: string, attempt: string) => path.join(runDir, 'tasks', slug(taskId, 80), attempt),

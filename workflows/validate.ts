@@ -182,9 +182,10 @@ async function attempt(input: ValidateTaskInput, image: string, kind: AttemptKin
         return result(tryNo, { passed: o.passed, reason: o.reason });
       }
       try {
-        const { containerId } = await acts.startSandbox.executeWithOptions({ summary: `${kind}: start ${ref.name}` }, [
-          { ...ref, image },
-        ]);
+        const { containerId, network } = await acts.startSandbox.executeWithOptions(
+          { summary: `${kind}: start ${ref.name}` },
+          [{ ...ref, image }],
+        );
         let note = '';
         if (kind === 'oracle') {
           const s = await acts.runSolution.executeWithOptions(
@@ -201,7 +202,9 @@ async function attempt(input: ValidateTaskInput, image: string, kind: AttemptKin
           { summary: `${kind}: hidden tests`, startToCloseTimeout: verifierTimeout },
           [{ ...ref, containerId }],
         );
-        return result(tryNo, { passed: o.passed, reason: o.reason + note, reward: o.reward });
+        // A verifier that gave no reward (Harbor: no reward file, a timeout) is an error, not a 0.
+        if (o.error) return result(tryNo, { reason: o.reason + note, error: `verifier: ${o.error}${note}`, network });
+        return result(tryNo, { passed: o.passed, reason: o.reason + note, reward: o.reward, network });
       } finally {
         // Also when the workflow is cancelled: the container must go either way.
         await CancellationScope.nonCancellable(() =>
