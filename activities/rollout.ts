@@ -13,7 +13,7 @@ import {
 import type { Config } from '../core/config';
 import type { Task } from '../core/task';
 import { loadRunTask, readIfExists, readTextIfExists, writeFileAtomic, writeJson } from '../runtime/artifacts';
-import { evaluateContainer, evaluatePatch, sandboxSpec, type Outcome } from '../runtime/evaluate';
+import { evaluateContainer, evaluatePatch, resolvedEnv, sandboxSpec, type Outcome } from '../runtime/evaluate';
 import path from 'node:path';
 import { contextText } from '../core/summary';
 import type { ModelClient } from '../runtime/model';
@@ -137,7 +137,7 @@ export function createRolloutActivities(
             containerId: input.containerId,
             command,
             cwd: t.workdir,
-            env: t.env,
+            env: resolvedEnv(t, config, t.env),
             user: t.agent.user,
             timeoutSec: agent.commandTimeoutSec,
             outputCapBytes: config.sandbox.outputCapBytes,
@@ -177,7 +177,7 @@ export function createRolloutActivities(
                 containerId: input.containerId,
                 command: observation.command,
                 cwd: t.workdir,
-                env: t.env,
+                env: resolvedEnv(t, config, t.env),
                 user: t.agent.user,
                 timeoutSec: agent.commandTimeoutSec,
                 outputCapBytes: 1024,

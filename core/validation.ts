@@ -9,6 +9,8 @@ export interface AttemptResult {
   passed?: boolean;
   reason: string;
   reward?: number;
+  /** Every named reward (Harbor's reward.json), when the verifier gave them. */
+  rewards?: Record<string, number>;
   /** Infrastructure problem (image, container, solution missing), not a test outcome. */
   error?: string;
   /** Fresh containers this attempt needed (more than 1 after a crash). */

@@ -192,6 +192,10 @@ export async function loadHarborTask(dir: string): Promise<LoadResult> {
     });
   }
 
+  // A task laid out for a feature we do not run (steps/ holds the instructions, say) is that
+  // feature's task: the files it lacks for a plain task are no further problem.
+  const refused = issues.filter((i) => i.kind === 'unsupported');
+  if (refused.length > 0) return { tasks: [], issues: refused };
   if (!config || instruction === undefined || !environment || issues.length > 0) return { tasks: [], issues };
 
   const env = config.environment;

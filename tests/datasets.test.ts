@@ -218,9 +218,12 @@ describe('shipped examples', () => {
 
   it('ships every shell script executable', async () => {
     const scripts: string[] = [];
+    // Real tasks copied unchanged keep their modes (Harbor runs chmod +x before running them).
+    const asFound = path.join(FX, 'harbor-real');
     async function walk(dir: string): Promise<void> {
       for (const e of await fs.readdir(dir, { withFileTypes: true })) {
         const p = path.join(dir, e.name);
+        if (p === asFound) continue;
         if (e.isDirectory()) await walk(p);
         else if (e.name.endsWith('.sh')) scripts.push(p);
       }

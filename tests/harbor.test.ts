@@ -168,7 +168,8 @@ describe('Harbor loader', () => {
 
   it('refuses each unsupported part of the format by name', async () => {
     const cases: [Record<string, string | undefined>, RegExp][] = [
-      [{ 'steps/one/instruction.md': 'x' }, /multi-step task/],
+      // As harbor-cookbook's multi-step recipe: instructions under steps/, none at the top.
+      [{ 'steps/one/instruction.md': 'x', 'instruction.md': undefined, 'tests/test.sh': undefined }, /multi-step task/],
       [{ 'task.toml': '[[steps]]\nname = "a"\n' }, /multi-step task/],
       [{ 'tests/Dockerfile': 'FROM ubuntu:24.04\n' }, /separate verifier container/],
       [{ 'task.toml': '[verifier]\nenvironment_mode = "separate"\n' }, /separate verifier container/],

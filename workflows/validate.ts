@@ -204,7 +204,13 @@ async function attempt(input: ValidateTaskInput, image: string, kind: AttemptKin
         );
         // A verifier that gave no reward (Harbor: no reward file, a timeout) is an error, not a 0.
         if (o.error) return result(tryNo, { reason: o.reason + note, error: `verifier: ${o.error}${note}`, network });
-        return result(tryNo, { passed: o.passed, reason: o.reason + note, reward: o.reward, network });
+        return result(tryNo, {
+          passed: o.passed,
+          reason: o.reason + note,
+          reward: o.reward,
+          ...(o.rewards && { rewards: o.rewards }),
+          network,
+        });
       } finally {
         // Also when the workflow is cancelled: the container must go either way.
         await CancellationScope.nonCancellable(() =>
