@@ -7,7 +7,7 @@
 //   AGENTSCALE_HARBOR_TASKS a folder of Harbor task folders (e.g. harbor-cookbook's recipes,
 //                           brought in with `fetch` and `git archive`); tasks we do not run must
 //                           be listed as unsupported, the others must agree with Harbor
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,38 +44,61 @@ if (!MIRROR) console.warn('[harbor-parity] mirror test skipped: AGENTSCALE_HARBO
 type Side = Record<string, number> | 'error';
 const show = (s: Side | undefined) => (s === undefined ? 'missing' : JSON.stringify(s));
 
+/** Offline, stock Harbor refuses no-network tasks; this subclass uses Docker's network_mode none. */
+const OFFLINE_ENV = 'agentscale_offline_env:OfflineDockerEnvironment';
+const SUPPORT = path.join(PROJECT_ROOT, 'tests', 'harbor-support');
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('close', (status) => resolve({ status, output }));
+    child.on('error', (e) => resolve({ status: -1, output: String(e) }));
+  });
+}
+
 /**
- * Runs Harbor's `agent` on each task folder, one `harbor run` per task: Harbor refuses a whole
- * job when one task lacks something (an env variable it templates), which is that task's error.
+ * Harbor's `agent` on one task folder, as its own `harbor run` (Harbor refuses a whole job when
+ * one task lacks something, such as an env variable it templates: that is the task's error).
  */
-function harborRun(taskDirs: string[], agent: 'oracle' | 'nop'): Map<string, Side> {
-  const out = new Map<string, Side>();
-  for (const dir of taskDirs) {
-    const jobs = mkdtempSync(path.join(os.tmpdir(), `agentscale-harbor-${agent}-`));
-    const r = spawnSync(ref.harbor!, ['run', '-p', dir, '-a', agent, '-e', 'docker', '-o', jobs, '-n', '1', '-y'], {
-      encoding: 'utf8',
-      timeout: 1_800_000,
-      env: { ...process.env, HARBOR_TELEMETRY: '0', DOCKER_CONFIG: ref.dockerConfig },
-    });
-    if (r.status !== 0) {
-      console.log(`[harbor-parity] harbor refused ${path.basename(dir)}: ${(r.stderr || r.stdout).trim().slice(-300)}`);
-      out.set(path.basename(dir), 'error');
-      continue;
-    }
-    // `harbor run` exits 0 even when trials err: each trial's result.json says what happened.
-    for (const job of readdirSync(jobs)) {
-      for (const trial of readdirSync(path.join(jobs, job))) {
-        const file = path.join(jobs, job, trial, 'result.json');
-        if (!existsSync(file)) continue;
-        const res = JSON.parse(readFileSync(file, 'utf8')) as {
-          task_name: string;
-          verifier_result?: { rewards?: Record<string, number> } | null;
-        };
-        // A trial without a verifier result erred (no reward file, a failed build, a timeout).
-        out.set(res.task_name, res.verifier_result?.rewards ?? 'error');
-      }
-    }
+async function harborTrial(dir: string, agent: 'oracle' | 'nop'): Promise<Side> {
+  const jobs = mkdtempSync(path.join(os.tmpdir(), `agentscale-harbor-${agent}-`));
+  const r = await run(ref.harbor!, ['run', '-p', dir, '-a', agent, '-e', OFFLINE_ENV, '-o', jobs, '-n', '1', '-y'], {
+    ...process.env,
+    HARBOR_TELEMETRY: '0',
+    DOCKER_CONFIG: ref.dockerConfig,
+    PYTHONPATH: SUPPORT,
+  });
+  if (r.status !== 0) {
+    console.log(`[harbor-parity] harbor refused ${path.basename(dir)}: ${r.output.trim().slice(-300)}`);
+    return 'error';
   }
+  // `harbor run` exits 0 even when trials err: the trial's result.json says what happened.
+  for (const job of readdirSync(jobs))
+    for (const trial of readdirSync(path.join(jobs, job))) {
+      const file = path.join(jobs, job, trial, 'result.json');
+      if (!existsSync(file)) continue;
+      const res = JSON.parse(readFileSync(file, 'utf8')) as {
+        verifier_result?: { rewards?: Record<string, number> } | null;
+      };
+      // No verifier result: the trial erred (no reward file, a failed build, a timeout).
+      return res.verifier_result?.rewards ?? 'error';
+    }
+  return 'error';
+}
+
+/** Every (task, agent) trial, two at a time (the machines have two cores). */
+async function harborRuns(dirs: string[]): Promise<Map<string, Side>> {
+  const jobs = dirs.flatMap((d) => (['oracle', 'nop'] as const).map((a) => ({ d, a })));
+  const out = new Map<string, Side>();
+  let next = 0;
+  const worker = async () => {
+    for (let j = jobs[next++]; j; j = jobs[next++])
+      out.set(`${path.basename(j.d)} ${j.a}`, await harborTrial(j.d, j.a));
+  };
+  await Promise.all([worker(), worker()]);
   return out;
 }
 
@@ -108,48 +131,55 @@ afterAll(async () => {
   await connection?.close();
 });
 
-/** `validate` on the folder (a partial dataset, as a user would run it), Harbor on the same. */
-async function compare(dir: string) {
-  const { tasks, rejected } = await loadForValidation(config, [dir]);
+/** `validate` on the folders (a partial dataset, as a user would run it), Harbor on the same tasks. */
+async function compare(dirs: string[]) {
+  const { tasks, rejected } = await loadForValidation(config, dirs);
   const runId = `parity-${Date.now()}`;
   const handle = await startValidation(config, server, client, tasks, runId, 2, rejected);
   const worker = await createWorker(config, server);
   const result = (await runWorker(worker, handle.result())) as ValidationResult;
   const verdicts = new Map<string, TaskVerdict>(result.verdicts.map((v) => [v.taskId, v]));
-  const dirs = tasks.map((t) => t.source);
-  const harbor = { oracle: harborRun(dirs, 'oracle'), nop: harborRun(dirs, 'nop') };
+  const harbor = await harborRuns(tasks.map((t) => t.source));
 
   const disagreements: string[] = [];
   const lines: string[] = [];
   for (const task of tasks) {
     const v = verdicts.get(task.id)!;
-    for (const [ourKind, theirs] of [
-      ['oracle', harbor.oracle],
-      ['null', harbor.nop],
+    for (const [ourKind, agent] of [
+      ['oracle', 'oracle'],
+      ['null', 'nop'],
     ] as const) {
       const a = ours(v[ourKind]);
-      const b = theirs.get(task.id);
-      const line = `${task.id} ${ourKind === 'null' ? 'nop' : 'oracle'}: agentscale ${show(a)}, harbor ${show(b)}`;
+      const b = harbor.get(`${path.basename(task.source)} ${agent}`);
+      const line = `${task.id} ${agent}: agentscale ${show(a)}, harbor ${show(b)}`;
       lines.push(line);
       if (show(a) !== show(b)) disagreements.push(`${line}\n    ours: ${v[ourKind].reason} ${v[ourKind].error ?? ''}`);
     }
   }
-  console.log(`[harbor-parity] ${dir}\n  ${lines.join('\n  ')}`);
+  console.log(`[harbor-parity] ${dirs.join(' ')}\n  ${lines.join('\n  ')}`);
   for (const r of rejected) console.log(`  not run here: ${r.id} (${r.kind}): ${r.reasons[0]}`);
-  return { tasks, rejected, disagreements, result };
+  return { tasks, rejected, disagreements, result, byId: verdicts, harbor };
 }
 
 describe.skipIf(!!ref.reason)('validate against Harbor', () => {
-  it('gives the oracle and nop rewards Harbor gives on two real cookbook tasks', async () => {
-    const { tasks, disagreements } = await compare(path.join(FIXTURES, 'harbor-real'));
-    expect(tasks.map((t) => t.id).sort()).toEqual(['multi-reward', 'simple-task']);
+  it('gives the rewards Harbor gives on two real cookbook tasks and on the phase fixtures', async () => {
+    const { tasks, disagreements, byId } = await compare([
+      path.join(FIXTURES, 'harbor-real'),
+      path.join(FIXTURES, 'harbor-phases'),
+    ]);
+    expect(tasks.map((t) => t.id).sort()).toEqual(['multi-reward', 'no-reward', 'offline', 'phases', 'simple-task']);
     expect(disagreements, disagreements.join('\n')).toEqual([]);
+    // What the fixtures are for: each check passed on both sides, the offline task had no
+    // network, and a missing reward file is an error on both sides, not a 0.
+    expect(byId.get('phases')!.oracle.rewards).toMatchObject({ reward: 1, image_path: 1, solved_as_agent: 1 });
+    expect(byId.get('offline')!.oracle.rewards).toEqual({ reward: 1, solved: 1 });
+    expect(byId.get('no-reward')!.status).toBe('error');
   }, 900_000);
 
   it.skipIf(!MIRROR)(
     'agrees with Harbor on every task it runs from AGENTSCALE_HARBOR_TASKS and lists the rest',
     async () => {
-      const { tasks, rejected, disagreements, result } = await compare(MIRROR!);
+      const { tasks, rejected, disagreements, result } = await compare([MIRROR!]);
       expect(tasks.length).toBeGreaterThan(0);
       // Every task folder is either run or listed, with its reason, in the results.
       expect(result.summary.total).toBe(tasks.length + rejected.length);
