@@ -420,3 +420,33 @@ describe('extra CA certificates', () => {
     expect(pem).toMatch(/BEGIN CERTIFICATE/);
   });
 });
+
+/** Whether this host reaches PyPI over HTTPS itself (through whatever proxy it trusts). */
+function hostReachesPypi(): boolean {
+  try {
+    execFileSync(
+      'python3',
+      ['-c', "import urllib.request; urllib.request.urlopen('https://pypi.org/simple/six/', timeout=10)"],
+      { stdio: 'pipe', timeout: 20_000 },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+const pypi = hostReachesPypi();
+if (!pypi) console.warn('[harbor] HTTPS-through-the-proxy test skipped: this host does not reach https://pypi.org');
+
+describe.skipIf(!pypi)('extra CA certificates on this host', () => {
+  it('let pip and Python reach PyPI over HTTPS from a task container, where the plain image cannot', async () => {
+    const fetchPypi =
+      '#!/bin/bash\n' +
+      'python3 -c "import urllib.request; urllib.request.urlopen(\'https://pypi.org/simple/six/\', timeout=20)" && ' +
+      'python3 -m pip download --quiet --no-deps --disable-pip-version-check -d /tmp/dl six && ' +
+      'echo 1 > /logs/verifier/reward.txt || echo 0 > /logs/verifier/reward.txt\n';
+    const task = (await loadDataset(await makeTask(base({ 'tests/test.sh': fetchPypi }))))[0]!;
+    const trusted = ConfigSchema.parse({ ...config, sandbox: { ...config.sandbox, caCertificates: ['host'] } });
+    expect((await attempt(task, 'null', trusted)).outcome.reward).toBe(1);
+    expect((await attempt(task, 'null')).outcome.reward).toBe(0);
+  });
+});
