@@ -189,11 +189,18 @@ export function createActivities(config: Config, server: string) {
         }),
       );
       if (meta.strategy !== 'sample') report.scaling = scalingReport([...outcomes.values()]);
-      writeJson(paths.results, { ...report, taskErrors: input.errors });
-      const errors = input.errors.map((e) => `- ${e.taskId}: ${e.error.split('\n')[0]}`).join('\n');
+      // A partial dataset's skipped tasks are listed with the tasks that failed to run.
+      const skipped = (readIfExists<TaskVerdict[]>(paths.rejected) ?? []).map((v) => ({
+        taskId: v.taskId,
+        error: `${v.status}: ${v.problems.join('; ')}`,
+      }));
+      const taskErrors = [...input.errors, ...skipped];
+      const mappings = imageMappingsOf(input.runDir, input.taskIds);
+      writeJson(paths.results, { ...report, taskErrors, imageMappings: mappings });
+      const errors = taskErrors.map((e) => `- ${e.taskId}: ${e.error.split('\n')[0]}`).join('\n');
       writeFileAtomic(
         paths.table,
-        `${renderRunReport(report)}\n${errors ? `\nTasks that could not run:\n${errors}\n` : ''}`,
+        `${renderRunReport(report)}\n${errors ? `\nTasks that could not run:\n${errors}\n` : ''}${renderImageMappings(mappings)}`,
       );
       const preds: Record<string, { instance_id: string; model_name_or_path: string; model_patch: string }> = {};
       for (const id of input.taskIds) {
@@ -219,7 +226,10 @@ export function createActivities(config: Config, server: string) {
       const verdicts = [...input.verdicts, ...(readIfExists<TaskVerdict[]>(paths.rejected) ?? [])];
       const summary = summarize(input.runId, verdicts);
       const table = renderTable(verdicts);
-      const mappings = imageMappingsOf(input.runDir, verdicts);
+      const mappings = imageMappingsOf(
+        input.runDir,
+        verdicts.map((v) => v.taskId),
+      );
       writeJson(paths.results, { summary, verdicts, imageMappings: mappings });
       writeFileAtomic(
         paths.table,
@@ -233,11 +243,11 @@ export function createActivities(config: Config, server: string) {
 export type Activities = ReturnType<typeof createActivities>;
 
 /** The image mappings each task's build applied, read from the run folder. */
-function imageMappingsOf(runDir: string, verdicts: TaskVerdict[]): Record<string, ImageMapping[]> {
+function imageMappingsOf(runDir: string, taskIds: string[]): Record<string, ImageMapping[]> {
   const out: Record<string, ImageMapping[]> = {};
-  for (const v of verdicts) {
-    const m = readIfExists<ImageMapping[]>(runPaths(runDir).imageMappings(v.taskId));
-    if (m?.length) out[v.taskId] = m;
+  for (const id of taskIds) {
+    const m = readIfExists<ImageMapping[]>(runPaths(runDir).imageMappings(id));
+    if (m?.length) out[id] = m;
   }
   return out;
 }

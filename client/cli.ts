@@ -101,6 +101,15 @@ program
   .option('--concurrency <n>', 'tasks in flight (default: run.taskConcurrency from config)', positiveInt)
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
   .option('--json', 'print results.json instead of the table')
+  .option(
+    '--strict',
+    'refuse the whole dataset when any task is unsupported or malformed (default: run the others, list those)',
+  )
+  .option(
+    '--timeout-multiplier <x>',
+    "multiplies every task's agent, verifier and build timeouts (Harbor's option)",
+    positiveNumber,
+  )
   .action(async (datasets: string[], opts) => {
     process.exitCode = await runCommand(config(), datasets, opts);
   });

@@ -7,12 +7,13 @@ import type { Config } from '../core/config';
 import { renderRunReport, type RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
 import { taskRef, TaskSchema, type Task } from '../core/task';
-import { loadDatasets } from '../datasets';
+import { rejectedVerdict } from '../core/validation';
 import { readJson, runPaths, storeDataset, writeJson } from '../runtime/artifacts';
 import { dataPaths } from '../runtime/config';
 import { benchmarkRun, runProgressQuery, type RunSettings } from '../workflows/run';
 import type { ScalingSettings } from '../workflows/scaling';
 import { awaitResult, newRunId, startOrAttach, withClient, workflowStatus, workflowUrl } from './job';
+import { EXIT_TASKS_SKIPPED, loadForValidation } from './validate';
 
 export interface RunOptions {
   runId?: string;
@@ -28,9 +29,11 @@ export interface RunOptions {
   concurrency?: number;
   worker?: boolean;
   json?: boolean;
+  strict?: boolean;
+  timeoutMultiplier?: number;
 }
 
-type SettingsOptions = Omit<RunOptions, 'runId' | 'worker' | 'json'>;
+type SettingsOptions = Omit<RunOptions, 'runId' | 'worker' | 'json' | 'strict' | 'timeoutMultiplier'>;
 
 /** The method's parameters: config.scaling (the paper's defaults), then the command's flags. */
 function scalingSettings(config: Config, opts: SettingsOptions): ScalingSettings | undefined {
@@ -113,9 +116,13 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
       tasks = readJson<unknown[]>(paths.dataset).map((t) => TaskSchema.parse(t));
       settings = readJson<{ settings: RunSettings }>(paths.run).settings;
     } else {
-      tasks = await loadDatasets(datasets);
+      // A partial dataset runs the tasks it can; the others are listed in the report (--strict refuses it).
+      const loaded = await loadForValidation(config, datasets, opts);
+      tasks = loaded.tasks;
       settings = runSettings(config, opts);
       storeDataset(runDir, tasks);
+      for (const r of loaded.rejected) console.error(`not run: ${r.id} (${r.kind}): ${r.reasons.join('; ')}`);
+      if (loaded.rejected.length) writeJson(paths.rejected, loaded.rejected.map(rejectedVerdict));
       writeJson(paths.run, {
         runId,
         strategy: settings.strategy,
@@ -168,6 +175,6 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
       return 130;
     }
     print(report);
-    return 0;
+    return existsSync(paths.rejected) ? EXIT_TASKS_SKIPPED : 0;
   });
 }

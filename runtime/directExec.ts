@@ -76,8 +76,8 @@ export async function execDirect(req: DirectExecRequest): Promise<ExecResult> {
     output: all.subarray(0, req.outputCapBytes).toString('utf8') + (truncated ? '\n[output cut]' : ''),
     outputBytes: size,
     truncated,
-    // 124: timeout's TERM ended it; 137: the KILL five seconds later.
-    timedOut: exitCode === 124 || (exitCode === 137 && Date.now() - started >= seconds * 1000),
+    // 124: timeout's TERM ended it; 137: the KILL five seconds later. A script may exit 124 itself.
+    timedOut: (exitCode === 124 || exitCode === 137) && Date.now() - started >= seconds * 1000,
     durationMs: Date.now() - started,
   };
 }
