@@ -138,11 +138,18 @@ async function buildFromDockerfile(
   // The rewritten Dockerfile (and the CA files) travel beside the task's own files, so its
   // context stays as the task has it.
   const generated = '.agentscale.Dockerfile';
+  // A task's .dockerignore may exclude everything it does not name: it gets an exception for
+  // the CA files, so the COPY of them finds them (the task's own file on disk is unchanged).
+  const ignoreFile = path.join(env.contextDir, '.dockerignore');
+  const ignoreText = ca && existsSync(ignoreFile) ? readFileSync(ignoreFile, 'utf8') : undefined;
   const pack = tarFs.pack(env.contextDir, {
     finalize: false,
+    ...(ignoreText !== undefined && { ignore: (name: string) => name === ignoreFile }),
     finish: (p) => {
       p.entry({ name: generated }, dockerfile);
       for (const f of ca ? caFiles(ca) : []) p.entry({ name: `${CA_ROOT_DIR}/${f.path}`, mode: 0o644 }, f.content);
+      if (ignoreText !== undefined)
+        p.entry({ name: '.dockerignore' }, `${ignoreText.replace(/\n?$/, '\n')}!${CA_ROOT_DIR}\n!${CA_ROOT_DIR}/**\n`);
       p.finalize();
     },
   });

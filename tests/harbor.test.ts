@@ -401,7 +401,15 @@ describe('extra CA certificates', () => {
       '[ "$PIP_CERT" = "$SSL_CERT_FILE" ] && [ "$UV_NATIVE_TLS" = 1 ] && ' +
       'grep -q "$(sed -n 2p /usr/local/share/ca-certificates/agentscale-extra-1.crt)" /etc/ssl/certs/ca-certificates.crt && ' +
       'echo 1 > /logs/verifier/reward.txt || echo 0 > /logs/verifier/reward.txt\n';
-    const dir = await makeTask(base({ 'tests/test.sh': check }));
+    // A .dockerignore that excludes everything it does not name must not hide the CA files.
+    const dir = await makeTask(
+      base({
+        'tests/test.sh': check,
+        'environment/.dockerignore': '*\n!keep.txt\n',
+        'environment/keep.txt': 'kept\n',
+        'environment/Dockerfile': 'FROM ubuntu:24.04\nCOPY keep.txt /keep.txt\n',
+      }),
+    );
     const before = await fs.readFile(path.join(dir, 'environment', 'Dockerfile'), 'utf8');
     const built = (await loadDataset(dir))[0]!;
     expect((await attempt(built, 'null', withCa)).outcome.reward).toBe(1);
