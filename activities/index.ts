@@ -22,6 +22,7 @@ import type { NetworkMode } from '../core/harbor';
 import {
   evaluateContainer,
   evaluatePatch,
+  prepareSandbox,
   runSolutionScript,
   sandboxSpec,
   taskNetwork,
@@ -102,6 +103,7 @@ export function createActivities(config: Config, server: string) {
         const { containerId } = await createSandbox(
           sandboxSpec(task, config, input.image, input.name, labelsFor(input)),
         );
+        await prepareSandbox(task, containerId);
         return { containerId, network: taskNetwork(task, config) };
       });
     },

@@ -18,8 +18,9 @@ export type Limits = z.infer<typeof LimitsSchema>;
 export const EnvironmentSchema = z.discriminatedUnion('kind', [
   // Built from a Dockerfile; the context folder is hashed for the image cache.
   z.object({ kind: z.literal('dockerfile'), contextDir: z.string(), dockerfile: z.string() }),
-  // A prebuilt image named by the task (Harbor's docker_image).
-  z.object({ kind: z.literal('image'), image: z.string() }),
+  // A prebuilt image named by the task (Harbor's docker_image); Harbor copies the files of an
+  // environment/ folder without a build spec into the workdir of each new container.
+  z.object({ kind: z.literal('image'), image: z.string(), uploadDir: z.string().optional() }),
   // A SWE-bench instance: the official image if present locally, else a recipe from config.
   z.object({
     kind: z.literal('swebench'),

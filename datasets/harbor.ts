@@ -166,15 +166,12 @@ export async function loadHarborTask(dir: string): Promise<LoadResult> {
   let environment: Environment | undefined;
   const envDir = path.join(root, 'environment');
   if (config?.environment.docker_image) {
-    environment = { kind: 'image', image: config.environment.docker_image };
-    // Harbor uploads environment/ into the workdir of a prebuilt image when it holds no build spec.
+    // Harbor uploads environment/ into the workdir of a prebuilt image when it holds no build
+    // spec (harbor/environments/definition.py should_upload_environment_dir).
     const extra = (await isDir(envDir)) ? await fs.readdir(envDir) : [];
-    if (extra.length > 0 && !extra.includes('Dockerfile') && !extra.includes('docker-compose.yaml'))
-      unsupported(
-        envDir,
-        'environment/ files uploaded into a prebuilt docker_image at start (Harbor copies them to the workdir)',
-      );
-    else if (extra.length > 0) notes.push('environment.docker_image set: environment/ is not built');
+    const upload = extra.length > 0 && !extra.includes('Dockerfile') && !extra.includes('docker-compose.yaml');
+    environment = { kind: 'image', image: config.environment.docker_image, ...(upload && { uploadDir: envDir }) };
+    if (extra.length > 0 && !upload) notes.push('environment.docker_image set: environment/ is not built');
   } else if (await isDir(envDir)) {
     const before = issues.length;
     environment = await dockerEnvironment(envDir, issues, notes);

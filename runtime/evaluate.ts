@@ -104,6 +104,22 @@ function saveLog(dir: string, name: string, r: ExecResult) {
   );
 }
 
+/**
+ * What a new container needs before anything runs in it: a prebuilt Harbor image gets the task's
+ * environment/ files in its workdir (harbor/environments/base.py _upload_environment_dir_after_start:
+ * [environment].workdir, else the container's own working directory), root-owned as Harbor's copy.
+ */
+export async function prepareSandbox(task: Task, containerId: string): Promise<void> {
+  const env = task.environment;
+  if (env.kind !== 'image' || !env.uploadDir) return;
+  let workdir = task.workdir;
+  if (!workdir) {
+    const r = await execDirect({ containerId, command: 'pwd', timeoutSec: 30, outputCapBytes: 4096 });
+    workdir = r.output.trim() || '/';
+  }
+  await copyIntoSandbox(containerId, env.uploadDir, workdir);
+}
+
 /** Reads a file from the sandbox into the attempt's log folder, if it is there. */
 async function fetchLog(containerId: string, from: string, to: string): Promise<string | undefined> {
   const data = await readFileFromSandbox(containerId, from).catch(() => undefined);

@@ -24,7 +24,7 @@ import { loadDataset, loadDatasets, loadPartialDatasets } from '../datasets';
 import { loadHarborTask } from '../datasets/harbor';
 import { injectCaLayer, CA_ENV } from '../runtime/certificates';
 import { loadConfig, PROJECT_ROOT } from '../runtime/config';
-import { evaluateContainer, runSolutionScript, sandboxSpec } from '../runtime/evaluate';
+import { evaluateContainer, prepareSandbox, runSolutionScript, sandboxSpec } from '../runtime/evaluate';
 import { prepareTaskImage } from '../runtime/images';
 import { createSandbox, LABEL, removeSandbox, removeSandboxes } from '../runtime/sandbox';
 import { FIXTURES } from './helpers';
@@ -300,6 +300,7 @@ async function attempt(task: Task, kind: 'oracle' | 'null', cfg = config) {
     sandboxSpec(task, cfg, image, name, { [LABEL.run]: RUN, [LABEL.task]: task.id, [LABEL.attempt]: kind }),
   );
   try {
+    await prepareSandbox(task, containerId);
     if (kind === 'oracle') await runSolutionScript(task, containerId, logDir, cfg);
     return { outcome: await evaluateContainer(task, containerId, logDir, cfg), logDir };
   } finally {
@@ -351,6 +352,19 @@ describe('Harbor phases on Docker', () => {
     )[0]!;
     const b = await attempt(slow, 'null');
     expect(b.outcome).toMatchObject({ timedOut: true, error: 'verifier timed out after 2 s' });
+  });
+
+  it('copies environment/ into the workdir of a prebuilt docker_image, as Harbor does', async () => {
+    const files = {
+      'task.toml': '[environment]\ndocker_image = "agentscale/base:bookworm"\nworkdir = "/app"\n',
+      'environment/Dockerfile': undefined,
+      'environment/data/input.txt': 'from environment/\n',
+      'tests/test.sh':
+        '#!/bin/bash\ngrep -q "from environment/" /app/data/input.txt && echo 1 > /logs/verifier/reward.txt || echo 0 > /logs/verifier/reward.txt\n',
+    };
+    const [task] = await loadDataset(await makeTask(base(files)));
+    expect(task!.environment).toMatchObject({ kind: 'image', uploadDir: expect.stringMatching(/environment$/) });
+    expect((await attempt(task!, 'null')).outcome.reward).toBe(1);
   });
 
   it('gives no network when the task forbids it, or when the host keeps tasks offline', async () => {
