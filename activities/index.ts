@@ -99,13 +99,16 @@ export function createActivities(config: Config, server: string) {
       input: AttemptRef & { image: string },
     ): Promise<{ containerId: string; network: { requested: NetworkMode; effective: NetworkMode } }> {
       const task = loadRunTask(input.runDir, input.taskId);
-      return guarded(async () => {
-        const { containerId } = await createSandbox(
-          sandboxSpec(task, config, input.image, input.name, labelsFor(input)),
-        );
-        await prepareSandbox(task, containerId);
-        return { containerId, network: taskNetwork(task, config) };
-      });
+      return guarded(() =>
+        withHeartbeat(async () => {
+          const { containerId } = await createSandbox(
+            sandboxSpec(task, config, input.image, input.name, labelsFor(input)),
+          );
+          // environment/ files of a prebuilt image, then the task's healthcheck (may take a while).
+          await prepareSandbox(task, containerId, config);
+          return { containerId, network: taskNetwork(task, config) };
+        }),
+      );
     },
 
     /** The oracle's step. A retry means the first run was cut off mid-way: its state is unknown. */

@@ -91,6 +91,21 @@ export const TaskSchema = z.object({
    * when a sandbox starts (core/harbor.ts resolveEnvTemplates).
    */
   env: z.record(z.string(), z.string()),
+  /**
+   * Harbor's [environment.healthcheck]: run after a container starts, before anything else, with
+   * Docker HEALTHCHECK semantics (failures in the start period do not count; `retries`
+   * consecutive failures after it fail the attempt).
+   */
+  healthcheck: z
+    .object({
+      command: z.string(),
+      intervalSec: z.number().nonnegative(),
+      timeoutSec: z.number().positive(),
+      startPeriodSec: z.number().nonnegative(),
+      startIntervalSec: z.number().nonnegative(),
+      retries: z.number().int().positive(),
+    })
+    .optional(),
   /** Extra variables for the reference solution only (Harbor's [solution].env). */
   solutionEnv: z.record(z.string(), z.string()).default({}),
   buildTimeoutSec: z.number().positive(),

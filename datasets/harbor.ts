@@ -77,7 +77,17 @@ export const HarborTaskTomlSchema = z.looseObject({
       workdir: z.string().min(1).optional(),
       os: z.string().optional(),
       mcp_servers: z.array(z.looseObject({ name: z.string() })).optional(),
-      healthcheck: z.record(z.string(), z.unknown()).optional(),
+      /** harbor/models/task/config.py HealthcheckConfig, with its defaults. */
+      healthcheck: z
+        .looseObject({
+          command: z.string().min(1),
+          interval_sec: z.number().nonnegative().default(5),
+          timeout_sec: positive.default(30),
+          start_period_sec: z.number().nonnegative().default(0),
+          start_interval_sec: z.number().nonnegative().default(5),
+          retries: z.number().int().positive().default(3),
+        })
+        .optional(),
       skills_dir: z.string().optional(),
       tpu: z.unknown().optional(),
     })
@@ -127,12 +137,6 @@ export async function loadHarborTask(dir: string): Promise<LoadResult> {
       );
     if (env.os !== undefined && env.os.toLowerCase() !== 'linux')
       unsupported(tomlFile, `[environment].os = "${env.os}" (Linux containers only)`, 'environment.os');
-    if (env.healthcheck !== undefined)
-      unsupported(
-        tomlFile,
-        '[environment.healthcheck] (a readiness check gating the agent is not run here)',
-        'environment.healthcheck',
-      );
     if (env.tpu !== undefined) unsupported(tomlFile, '[environment.tpu]', 'environment.tpu');
     const modes = {
       environment: env.network_mode,
@@ -260,6 +264,16 @@ export async function loadHarborTask(dir: string): Promise<LoadResult> {
       verifierEnv: config.verifier.env,
       env: env.env,
       solutionEnv: config.solution.env,
+      ...(env.healthcheck && {
+        healthcheck: {
+          command: env.healthcheck.command,
+          intervalSec: env.healthcheck.interval_sec,
+          timeoutSec: env.healthcheck.timeout_sec,
+          startPeriodSec: env.healthcheck.start_period_sec,
+          startIntervalSec: env.healthcheck.start_interval_sec,
+          retries: env.healthcheck.retries,
+        },
+      }),
       buildTimeoutSec: env.build_timeout_sec ?? HARBOR_DEFAULTS.buildTimeoutSec,
       solution,
       metadata: toPlain({ ...config.metadata, allowInternetDefaulted: networkSource.startsWith('defaulted'), loader }),

@@ -109,15 +109,45 @@ function saveLog(dir: string, name: string, r: ExecResult) {
  * environment/ files in its workdir (harbor/environments/base.py _upload_environment_dir_after_start:
  * [environment].workdir, else the container's own working directory), root-owned as Harbor's copy.
  */
-export async function prepareSandbox(task: Task, containerId: string): Promise<void> {
+export async function prepareSandbox(task: Task, containerId: string, config: Config): Promise<void> {
   const env = task.environment;
-  if (env.kind !== 'image' || !env.uploadDir) return;
-  let workdir = task.workdir;
-  if (!workdir) {
-    const r = await execDirect({ containerId, command: 'pwd', timeoutSec: 30, outputCapBytes: 4096 });
-    workdir = r.output.trim() || '/';
+  if (env.kind === 'image' && env.uploadDir) {
+    let workdir = task.workdir;
+    if (!workdir) {
+      const r = await execDirect({ containerId, command: 'pwd', timeoutSec: 30, outputCapBytes: 4096 });
+      workdir = r.output.trim() || '/';
+    }
+    await copyIntoSandbox(containerId, env.uploadDir, workdir);
   }
-  await copyIntoSandbox(containerId, env.uploadDir, workdir);
+  if (task.healthcheck) await runHealthcheck(task, task.healthcheck, containerId, config);
+}
+
+/** harbor/environments/base.py run_healthcheck, as the container's default user in the workdir. */
+async function runHealthcheck(
+  task: Task,
+  hc: NonNullable<Task['healthcheck']>,
+  containerId: string,
+  config: Config,
+): Promise<void> {
+  const startPeriodEnd = Date.now() + hc.startPeriodSec * 1000;
+  let failures = 0;
+  for (;;) {
+    const inStartPeriod = Date.now() < startPeriodEnd;
+    const r = await execDirect({
+      containerId,
+      command: hc.command,
+      timeoutSec: Math.max(1, Math.floor(hc.timeoutSec)),
+      outputCapBytes: 8000,
+      cwd: task.workdir,
+      env: resolvedEnv(task, config, task.env),
+    });
+    if (r.exitCode === 0) return;
+    if (!inStartPeriod && ++failures >= hc.retries)
+      throw new Error(
+        `healthcheck failed after ${hc.retries} consecutive retries: ${hc.command} (last exit ${r.exitCode}: ${r.output.trim().slice(-300)})`,
+      );
+    await new Promise((res) => setTimeout(res, (inStartPeriod ? hc.startIntervalSec : hc.intervalSec) * 1000));
+  }
 }
 
 /** Reads a file from the sandbox into the attempt's log folder, if it is there. */

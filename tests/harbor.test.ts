@@ -300,7 +300,7 @@ async function attempt(task: Task, kind: 'oracle' | 'null', cfg = config) {
     sandboxSpec(task, cfg, image, name, { [LABEL.run]: RUN, [LABEL.task]: task.id, [LABEL.attempt]: kind }),
   );
   try {
-    await prepareSandbox(task, containerId);
+    await prepareSandbox(task, containerId, cfg);
     if (kind === 'oracle') await runSolutionScript(task, containerId, logDir, cfg);
     return { outcome: await evaluateContainer(task, containerId, logDir, cfg), logDir };
   } finally {
@@ -352,6 +352,33 @@ describe('Harbor phases on Docker', () => {
     )[0]!;
     const b = await attempt(slow, 'null');
     expect(b.outcome).toMatchObject({ timedOut: true, error: 'verifier timed out after 2 s' });
+  });
+
+  it('runs the healthcheck before anything else: start-period failures do not count, then retries do', async () => {
+    // Healthy once /tmp/ready exists, which the check itself creates on its second run.
+    const ok = (
+      await loadDataset(
+        await makeTask(
+          base({
+            'task.toml':
+              '[environment.healthcheck]\ncommand = "test -e /tmp/ready || { touch /tmp/ready; exit 1; }"\ninterval_sec = 0.2\nstart_interval_sec = 0.2\nretries = 2\n',
+          }),
+        ),
+      )
+    )[0]!;
+    expect(ok.healthcheck).toMatchObject({ retries: 2, timeoutSec: 30, startPeriodSec: 0 });
+    expect((await attempt(ok, 'null')).outcome.reward).toBe(1);
+    const never = (
+      await loadDataset(
+        await makeTask(
+          base({
+            'task.toml':
+              '[environment.healthcheck]\ncommand = "exit 7"\ninterval_sec = 0.2\nstart_interval_sec = 0.2\nstart_period_sec = 0.5\nretries = 2\n',
+          }),
+        ),
+      )
+    )[0]!;
+    await expect(attempt(never, 'null')).rejects.toThrow(/healthcheck failed after 2 consecutive retries: exit 7/);
   });
 
   it('copies environment/ into the workdir of a prebuilt docker_image, as Harbor does', async () => {
