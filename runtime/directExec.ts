@@ -67,7 +67,10 @@ export async function execDirect(req: DirectExecRequest): Promise<ExecResult> {
     await assertSandboxRunning(req.containerId);
     throw explainDockerError(err);
   });
-  if (info.ExitCode === null || info.ExitCode === undefined) await assertSandboxRunning(req.containerId);
+  // A command that did not end on its own may have lost its container (removed, stopped): that is
+  // the sandbox's failure, not the command's exit status.
+  if (info.ExitCode === null || info.ExitCode === undefined || info.ExitCode !== 0)
+    await assertSandboxRunning(req.containerId);
   const exitCode = info.ExitCode ?? -1;
   const all = Buffer.concat(chunks);
   const truncated = size > req.outputCapBytes;
