@@ -171,7 +171,13 @@ describe.skipIf(!!ref.reason)('validate against Harbor', () => {
     expect(disagreements, disagreements.join('\n')).toEqual([]);
     // What the fixtures are for: each check passed on both sides, the offline task had no
     // network, and a missing reward file is an error on both sides, not a 0.
-    expect(byId.get('phases')!.oracle.rewards).toMatchObject({ reward: 1, image_path: 1, solved_as_agent: 1 });
+    expect(byId.get('phases')!.oracle.rewards).toMatchObject({
+      reward: 1,
+      image_path: 1,
+      solved_as_agent: 1,
+      healthcheck_ran: 1,
+    });
+    expect(byId.get('phases')!.status).toBe('valid'); // and its nop attempt fails
     expect(byId.get('offline')!.oracle.rewards).toEqual({ reward: 1, solved: 1 });
     expect(byId.get('no-reward')!.status).toBe('error');
   }, 900_000);

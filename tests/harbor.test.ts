@@ -322,6 +322,7 @@ describe('Harbor phases on Docker', () => {
       solution_env: 1,
       image_path: 1,
       verifier_env: 1,
+      healthcheck_ran: 1,
       verifier_as_root: 1,
       oracle_log: 1,
     });
