@@ -1,7 +1,9 @@
 // A run's report, written when its last task ends: results.json and results.md from the rollouts'
 // result files (and, for rtv / pdr, each task's scaling outcome), and preds.json in SWE-bench's
 // shape with each SWE-bench task's answer.
+import { renderImageMappings, type ImageMapping } from '../core/dockerfile';
 import { renderRunReport, runReport, type RunReport } from '../core/report';
+import type { TaskVerdict } from '../core/validation';
 import { scalingReport } from '../core/scalingReport';
 import { byRolloutId } from '../core/rollout';
 import { emptyCost, type TaskScalingResult } from '../core/pdr';
@@ -16,6 +18,16 @@ import {
 import { finishedRollouts } from '../runtime/rollouts';
 import { rolloutFolder, runFolder, taskFolder } from '../runtime/runFolder';
 import { stageTokens } from './scaling';
+
+/** The image mappings each task's build applied, read from the run folder. */
+export function imageMappingsOf(runDir: string, taskIds: string[]): Record<string, ImageMapping[]> {
+  const out: Record<string, ImageMapping[]> = {};
+  for (const id of taskIds) {
+    const m = readIfExists<ImageMapping[]>(taskFolder(runDir, id).imageMappings);
+    if (m?.length) out[id] = m;
+  }
+  return out;
+}
 
 export function createReportActivities() {
   return {
@@ -53,8 +65,18 @@ export function createReportActivities() {
           t.final = !!o?.final && !!o.iterations.at(-1)?.rollouts.find((r) => r.rolloutId === o.final)?.passed;
         }
       }
-      writeJson(folder.results, { ...report, taskErrors: input.errors });
-      writeFileAtomic(folder.table, `${renderRunReport(report)}\n`);
+      // A partial dataset's skipped tasks are listed with the tasks that could not run.
+      const skipped = (readIfExists<TaskVerdict[]>(folder.rejected) ?? []).map((v) => ({
+        taskId: v.taskId,
+        error: `${v.status}: ${v.problems.join('; ')}`,
+      }));
+      const mappings = imageMappingsOf(input.runDir, input.taskIds);
+      writeJson(folder.results, { ...report, taskErrors: [...input.errors, ...skipped], imageMappings: mappings });
+      const notRun = skipped.map((e) => `- ${e.taskId}: ${e.error.split('\n')[0]}`).join('\n');
+      writeFileAtomic(
+        folder.table,
+        `${renderRunReport(report)}\n${notRun ? `\nTasks not run (partial dataset):\n${notRun}\n` : ''}${renderImageMappings(mappings)}`,
+      );
       const preds: Record<string, { instance_id: string; model_name_or_path: string; model_patch: string }> = {};
       for (const id of input.taskIds) {
         const task = loadRunTask(input.runDir, id);

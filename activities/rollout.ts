@@ -16,7 +16,7 @@ import type { RolloutResult } from '../core/rollout';
 import { contextText } from '../core/summary';
 import type { Task } from '../core/task';
 import { loadRunTask, readIfExists, readTextIfExists, writeFileAtomic, writeJson } from '../runtime/artifacts';
-import { evaluateContainer, evaluatePatch, sandboxSpec, type Outcome } from '../runtime/evaluate';
+import { evaluateContainer, evaluatePatch, resolvedEnv, sandboxSpec, type Outcome } from '../runtime/evaluate';
 import {
   buildTrajectory,
   completedSteps,
@@ -62,7 +62,7 @@ export interface ExecSummary {
  * the output after the sentinel of its submitting command (`cat patch.txt`). That output was capped
  * in the observation, so the command runs again here, uncapped, in the container's final state.
  */
-async function collect(t: Task, containerId: string, p: RolloutFolder): Promise<string> {
+async function collect(t: Task, config: Config, containerId: string, p: RolloutFolder): Promise<string> {
   const command = completedSteps(p)
     .map((s) => s.observation)
     .find((o) => o.submitted)?.command;
@@ -71,7 +71,7 @@ async function collect(t: Task, containerId: string, p: RolloutFolder): Promise<
     containerId,
     command,
     cwd: t.workdir ?? '/testbed',
-    env: t.env,
+    env: resolvedEnv(t, config, t.env),
     user: t.agent.user,
     timeoutSec: 120,
     outputCapBytes: 50_000_000,
@@ -162,7 +162,7 @@ export function createRolloutActivities(
             containerId: input.containerId,
             command,
             cwd: t.workdir,
-            env: t.env,
+            env: resolvedEnv(t, config, t.env),
             user: t.agent.user,
             timeoutSec: agent.commandTimeoutSec,
             outputCapBytes: config.sandbox.outputCapBytes,
@@ -202,7 +202,7 @@ export function createRolloutActivities(
                 containerId: input.containerId,
                 command: observation.command,
                 cwd: t.workdir,
-                env: t.env,
+                env: resolvedEnv(t, config, t.env),
                 user: t.agent.user,
                 timeoutSec: agent.commandTimeoutSec,
                 outputCapBytes: 1024,
@@ -226,7 +226,7 @@ export function createRolloutActivities(
       if (done !== undefined) return { patchBytes: Buffer.byteLength(done) };
       return guarded(() =>
         withHeartbeat(async () => ({
-          patchBytes: Buffer.byteLength(await collect(task(input), input.containerId, p)),
+          patchBytes: Buffer.byteLength(await collect(task(input), config, input.containerId, p)),
         })),
       );
     },
@@ -246,13 +246,13 @@ export function createRolloutActivities(
         withHeartbeat(async () => {
           if (t.verifier.kind !== 'swebench') {
             if (!input.containerId) throw new Error('no container to evaluate');
-            return evaluateContainer(t, input.containerId, logDir);
+            return evaluateContainer(t, input.containerId, logDir, config);
           }
           // As in mini-swe-agent, only a submission counts: a rollout that hit a limit has an empty patch.
           // The patch is collected before (collectPatch), or here for rollouts started before that.
           let patch = readTextIfExists(p.patch);
           if (patch === undefined)
-            patch = input.submitted && input.containerId ? await collect(t, input.containerId, p) : '';
+            patch = input.submitted && input.containerId ? await collect(t, config, input.containerId, p) : '';
           if (!patch.trim()) {
             const report = {
               patch_is_None: false,

@@ -3,8 +3,9 @@
 // task, attempt, worker, server) so that a worker's shutdown and `gc` find it.
 import os from 'node:os';
 import type { Config } from '../core/config';
-import { loadRunTask, writeFileAtomic } from '../runtime/artifacts';
-import { sandboxSpec } from '../runtime/evaluate';
+import { loadRunTask, writeFileAtomic, writeJson } from '../runtime/artifacts';
+import type { NetworkMode } from '../core/harbor';
+import { prepareSandbox, sandboxSpec, taskNetwork } from '../runtime/evaluate';
 import { prepareTaskImage, type PreparedImage } from '../runtime/images';
 import { taskFolder } from '../runtime/runFolder';
 import { createSandbox, LABEL, removeSandbox, removeSandboxes } from '../runtime/sandbox';
@@ -50,7 +51,9 @@ export function createSandboxActivities(config: Config, labelsFor: LabelsFor) {
         withHeartbeat(
           async () => {
             try {
-              return await prepareTaskImage(task, config, (l) => lines.push(l));
+              const prepared = await prepareTaskImage(task, config, (l) => lines.push(l));
+              writeJson(taskFolder(input.runDir, task.id).imageMappings, prepared.rewrites ?? []);
+              return prepared;
             } finally {
               if (lines.length) writeFileAtomic(taskFolder(input.runDir, task.id).buildLog, `${lines.join('\n')}\n`);
             }
@@ -60,13 +63,20 @@ export function createSandboxActivities(config: Config, labelsFor: LabelsFor) {
       );
     },
 
-    async startSandbox(input: AttemptRef & { image: string }): Promise<{ containerId: string }> {
+    /** Also says which network the container got: the task's, or none on an offline host. */
+    async startSandbox(
+      input: AttemptRef & { image: string },
+    ): Promise<{ containerId: string; network: { requested: NetworkMode; effective: NetworkMode } }> {
       const task = loadRunTask(input.runDir, input.taskId);
-      return guarded(async () => {
-        const spec = sandboxSpec(task, config, input.image, input.name, labelsFor(input));
-        const { containerId } = await createSandbox(spec);
-        return { containerId };
-      });
+      return guarded(() =>
+        withHeartbeat(async () => {
+          const spec = sandboxSpec(task, config, input.image, input.name, labelsFor(input));
+          const { containerId } = await createSandbox(spec);
+          // environment/ files of a prebuilt image, then the task's healthcheck (may take a while).
+          await prepareSandbox(task, containerId, config);
+          return { containerId, network: taskNetwork(task, config) };
+        }),
+      );
     },
 
     async removeSandbox(input: { name: string }): Promise<void> {

@@ -1,13 +1,15 @@
 // `validate`'s attempts: the oracle runs the task's reference solution, the null attempt does
 // nothing, and the hidden tests judge each; then the verdicts and the table are written.
 import type { Config } from '../core/config';
-import { renderTable, summarize, type TaskVerdict, type ValidationSummary } from '../core/validation';
-import { loadRunTask, writeFileAtomic, writeJson } from '../runtime/artifacts';
+import { renderImageMappings } from '../core/dockerfile';
+import { renderTable, summarize, summaryLine, type TaskVerdict, type ValidationSummary } from '../core/validation';
+import { loadRunTask, readIfExists, writeFileAtomic, writeJson } from '../runtime/artifacts';
 import { evaluateContainer, evaluatePatch, runSolutionScript, sandboxSpec, type Outcome } from '../runtime/evaluate';
 import { runFolder, taskFolder } from '../runtime/runFolder';
 import { mkdirSync } from 'node:fs';
 import { guarded, InterruptedStepError } from './failures';
 import { activityAttempt, withHeartbeat } from './heartbeat';
+import { imageMappingsOf } from './report';
 import type { AttemptRef, LabelsFor } from './sandbox';
 
 export function createValidateActivities(config: Config, labelsFor: LabelsFor) {
@@ -30,7 +32,7 @@ export function createValidateActivities(config: Config, labelsFor: LabelsFor) {
               `solution run in ${input.name} was interrupted; restarting the attempt in a fresh container`,
             );
           }
-          const r = await runSolutionScript(task, input.containerId, attemptDir(input));
+          const r = await runSolutionScript(task, input.containerId, attemptDir(input), config);
           return { exitCode: r.exitCode, timedOut: r.timedOut, durationMs: r.durationMs };
         }),
       );
@@ -38,7 +40,7 @@ export function createValidateActivities(config: Config, labelsFor: LabelsFor) {
 
     async evaluateContainer(input: AttemptRef & { containerId: string }): Promise<Outcome> {
       const task = loadRunTask(input.runDir, input.taskId);
-      return guarded(() => withHeartbeat(() => evaluateContainer(task, input.containerId, attemptDir(input))));
+      return guarded(() => withHeartbeat(() => evaluateContainer(task, input.containerId, attemptDir(input), config)));
     },
 
     /** SWE-bench: the gold patch (oracle) or an empty one (null) graded in a fresh container. */
@@ -63,14 +65,20 @@ export function createValidateActivities(config: Config, labelsFor: LabelsFor) {
       verdicts: TaskVerdict[];
     }): Promise<{ summary: ValidationSummary; table: string }> {
       const folder = runFolder(input.runDir);
-      const summary = summarize(input.runId, input.verdicts);
-      const table = renderTable(input.verdicts);
-      writeJson(folder.results, { summary, verdicts: input.verdicts });
+      // A partial dataset's skipped tasks are listed beside the ones that ran.
+      const verdicts = [...input.verdicts, ...(readIfExists<TaskVerdict[]>(folder.rejected) ?? [])];
+      const summary = summarize(input.runId, verdicts);
+      const table = renderTable(verdicts);
+      const mappings = imageMappingsOf(
+        input.runDir,
+        verdicts.map((v) => v.taskId),
+      );
+      writeJson(folder.results, { summary, verdicts, imageMappings: mappings });
       writeFileAtomic(
         folder.table,
-        `# Validation ${input.runId}\n\n${summary.valid}/${summary.total} valid, ${summary.invalid} invalid, ${summary.error} errors\n\n${table}\n`,
+        `# Validation ${input.runId}\n\n${summaryLine(summary)}\n\n${table}\n${renderImageMappings(mappings)}`,
       );
-      return { summary, table };
+      return { summary, table: `${table}\n${renderImageMappings(mappings)}`.trimEnd() };
     },
   };
 }

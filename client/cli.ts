@@ -30,6 +30,12 @@ const integer = (v: string) => {
   return Number(v);
 };
 
+const positiveNumber = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+};
+
 const atLeast = (min: number) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer of at least ${min}`);
@@ -90,6 +96,15 @@ program
   .option('--run-id <id>', 'run id (default: validate-<timestamp>); an existing run id attaches to that run')
   .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
   .option('--filter <regex>', 'only task ids matching this regular expression')
+  .option(
+    '--strict',
+    'refuse the whole dataset when any task is unsupported or malformed (default: run the others, list those)',
+  )
+  .option(
+    '--timeout-multiplier <x>',
+    "multiplies every task's agent, verifier and build timeouts (Harbor's option)",
+    positiveNumber,
+  )
   .option('--concurrency <n>', 'tasks validated at once (default: validate.concurrency from config)', positiveInt)
   .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
@@ -110,6 +125,15 @@ withMethodOptions(
   .option('--run-id <id>', 'run id (default: run-<timestamp>); an existing id attaches to or continues that run')
   .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
   .option('--filter <regex>', 'only task ids matching this regular expression')
+  .option(
+    '--strict',
+    'refuse the whole dataset when any task is unsupported or malformed (default: run the others, list those)',
+  )
+  .option(
+    '--timeout-multiplier <x>',
+    "multiplies every task's agent, verifier and build timeouts (Harbor's option)",
+    positiveNumber,
+  )
   .option('--concurrency <n>', 'tasks in flight (default: run.taskConcurrency from config)', positiveInt)
   .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))

@@ -10,7 +10,8 @@ import { SA } from '../core/searchAttributes';
 import { describeSettings, runSettings, type RunSettings, type SettingsOptions } from '../core/settings';
 import { taskRef, type Task } from '../core/task';
 import { loadDatasets, type TaskSelection } from '../datasets';
-import { loadRunDataset, readJson } from '../runtime/artifacts';
+import { loadRunDataset, readJson, writeJson } from '../runtime/artifacts';
+import { rejectedVerdict } from '../core/validation';
 import { writeRunRecord } from '../runtime/runRecord';
 import { runDirOf, runFolder } from '../runtime/runFolder';
 import type { ServerHandle } from '../runtime/temporal';
@@ -19,9 +20,13 @@ import { assertKind, progressLine, progressOf, UsageError } from './control';
 import { EXIT } from './exitCodes';
 import { awaitResult, detached, newRunId, startOrAttach, withClient, workflowUrl } from './job';
 import { printJson } from './output';
+import { loadForValidation } from './validate';
 
 export interface RunOptions extends SettingsOptions, TaskSelection {
   runId?: string;
+  /** Refuse the whole dataset when a task is unsupported or malformed. */
+  strict?: boolean;
+  timeoutMultiplier?: number;
   worker?: boolean;
   json?: boolean;
   /** Start and return: print the run id and UI link; workers elsewhere do the work. */
@@ -82,11 +87,11 @@ export async function startRun(
 }
 
 /** A finished run's exit status: problems when a task could not run or a rollout could not finish. */
-export function runExitCode(report: RunReport): number {
+export function runExitCode(report: RunReport, skipped = false): number {
   const broken = report.perTask.some(
     (t) => t.error || t.evalErrors || t.exitStatuses.ModelError || t.exitStatuses.SandboxError,
   );
-  return broken ? EXIT.problems : EXIT.ok;
+  return broken || skipped ? EXIT.problems : EXIT.ok;
 }
 
 /** The tasks a continued run was started with must be the ones asked for now. */
@@ -124,7 +129,7 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
         console.log(
           `${renderRunReport(report)}\n\nresults: ${folder.table}\npreds:   ${folder.preds}${url ? `\nrun:     ${url}` : ''}`,
         );
-      return runExitCode(report);
+      return runExitCode(report, existsSync(folder.rejected));
     };
     if (status === 'COMPLETED') {
       // Reported as it is, unchanged.
@@ -134,7 +139,11 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
 
     // A run that stopped (failed, terminated) continues with the tasks and settings it started with.
     const resumed = status !== undefined && existsSync(folder.dataset) && existsSync(folder.run);
-    const tasks = resumed ? loadRunDataset(folder.root) : await loadDatasets(datasets, opts);
+    // A partial dataset runs the tasks it can; the others are listed in the report (--strict refuses it).
+    const loaded = resumed ? undefined : await loadForValidation(config, datasets, opts);
+    const tasks = loaded ? loaded.tasks : loadRunDataset(folder.root);
+    for (const r of loaded?.rejected ?? []) console.error(`not run: ${r.id} (${r.kind}): ${r.reasons.join('; ')}`);
+    if (loaded?.rejected.length) writeJson(folder.rejected, loaded.rejected.map(rejectedVerdict));
     if (resumed) await assertSameDataset(tasks, datasets, opts, runId);
     const settings = resumed ? readJson<{ settings: RunSettings }>(folder.run).settings : runSettings(config, opts);
     const { handle } = await startRun(config, server, client, {

@@ -4,10 +4,11 @@ import { existsSync } from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../core/config';
 import { SA } from '../core/searchAttributes';
-import { taskRef, type Task } from '../core/task';
-import { loadDatasets, type TaskSelection } from '../datasets';
-import { loadRunDataset, readJson, storeDataset } from '../runtime/artifacts';
-import { renderTable } from '../core/validation';
+import { taskRef, type RejectedTask, type Task } from '../core/task';
+import { loadDatasets, loadPartialDatasets, type TaskSelection } from '../datasets';
+import { loadRunDataset, readJson, storeDataset, writeJson } from '../runtime/artifacts';
+import { applyTimeoutMultipliers } from '../core/harbor';
+import { rejectedVerdict, renderTable, summaryLine } from '../core/validation';
 import { runDirOf, runFolder } from '../runtime/runFolder';
 import type { ServerHandle } from '../runtime/temporal';
 import { validateDataset, type ValidationResult } from '../workflows/validate';
@@ -18,10 +19,35 @@ import { printJson } from './output';
 
 export interface ValidateOptions extends TaskSelection {
   runId?: string;
+  /** Refuse the whole dataset when a task is unsupported or malformed (the old behaviour). */
+  strict?: boolean;
+  timeoutMultiplier?: number;
   detach?: boolean;
   concurrency?: number;
   worker?: boolean;
   json?: boolean;
+}
+
+/**
+ * The tasks to validate (or run) and the ones a partial dataset skips (unsupported or malformed),
+ * with the timeouts scaled by the config's (or the option's) multipliers as Harbor scales them.
+ */
+export async function loadForValidation(
+  config: Config,
+  datasets: string[],
+  opts: Pick<ValidateOptions, 'strict' | 'timeoutMultiplier' | 'instances' | 'filter'> = {},
+): Promise<{ tasks: Task[]; rejected: RejectedTask[] }> {
+  const c = config.timeouts;
+  const m = {
+    multiplier: opts.timeoutMultiplier ?? c.multiplier,
+    agent: c.agentMultiplier,
+    verifier: c.verifierMultiplier,
+    build: c.buildMultiplier,
+  };
+  const scale = (t: Task) => applyTimeoutMultipliers(t, m);
+  if (opts.strict) return { tasks: (await loadDatasets(datasets, opts)).map(scale), rejected: [] };
+  const { tasks, rejected } = await loadPartialDatasets(datasets, opts);
+  return { tasks: tasks.map(scale), rejected };
 }
 
 /** Starts the run, or attaches to it when a run with this id is running. */
@@ -32,9 +58,12 @@ export async function startValidation(
   tasks: Task[] | undefined,
   runId: string,
   concurrency?: number,
+  rejected: RejectedTask[] = [],
 ) {
   const runDir = runDirOf(config, runId);
   if (tasks) storeDataset(runDir, tasks);
+  // A partial dataset's skipped tasks: listed in the results, never run.
+  if (tasks && rejected.length) writeJson(runFolder(runDir).rejected, rejected.map(rejectedVerdict));
   return startOrAttach(
     () =>
       client.workflow.start(validateDataset, {
@@ -64,7 +93,8 @@ export async function startValidation(
 }
 
 /** invalid or erroring tasks make a validation's exit status `problems`. */
-const validationExitCode = (s: ValidationResult['summary']) => (s.invalid || s.error ? EXIT.problems : EXIT.ok);
+const validationExitCode = (s: ValidationResult['summary']) =>
+  s.invalid || s.error || s.skipped ? EXIT.problems : EXIT.ok;
 
 export function validateCommand(config: Config, datasets: string[], opts: ValidateOptions): Promise<number> {
   return withClient(config, async (server, client) => {
@@ -77,7 +107,7 @@ export function validateCommand(config: Config, datasets: string[], opts: Valida
       else {
         console.log(result.table);
         const s = result.summary;
-        console.log(`\n${s.valid}/${s.total} valid, ${s.invalid} invalid, ${s.error} errors`);
+        console.log(`\n${summaryLine(s)}`);
         console.log(`results: ${folder.table}${url ? `\nrun:     ${url}` : ''}`);
       }
       return validationExitCode(result.summary);
@@ -92,10 +122,14 @@ export function validateCommand(config: Config, datasets: string[], opts: Valida
     }
     // Running: attached to as it is. Stopped (failed, terminated, cancelled): started again on the
     // tasks it began with. New: every task checked before anything starts.
-    const tasks =
-      status === 'RUNNING' ? undefined : status ? loadRunDataset(folder.root) : await loadDatasets(datasets, opts);
-    const handle = await startValidation(config, server, client, tasks, runId, opts.concurrency);
-    const count = tasks ? ` (${tasks.length} task${tasks.length === 1 ? '' : 's'})` : '';
+    const loaded = status ? undefined : await loadForValidation(config, datasets, opts);
+    const tasks = status === 'RUNNING' ? undefined : status ? loadRunDataset(folder.root) : loaded!.tasks;
+    const rejected = loaded?.rejected ?? [];
+    for (const r of rejected) console.error(`not run: ${r.id} (${r.kind}): ${r.reasons.join('; ')}`);
+    const handle = await startValidation(config, server, client, tasks, runId, opts.concurrency, rejected);
+    const count = tasks
+      ? ` (${tasks.length} task${tasks.length === 1 ? '' : 's'}${rejected.length ? `; ${rejected.length} not run` : ''})`
+      : '';
     const verb = status === 'RUNNING' ? 'attached to' : status ? `restarted (${status.toLowerCase()})` : 'started';
     console.error(`${verb} run ${runId}${count}${url ? `\n  ${url}` : ''}`);
     if (opts.detach) return detached(config, server, client, runId);

@@ -167,6 +167,26 @@ export const ConfigSchema = z.object({
        * setsid daemons). A task can ask for it itself (Task.backgroundServices).
        */
       backgroundServices: z.boolean().default(false),
+      /**
+       * `task`: each task gets the network it asks for (Harbor's rule: public unless it forbids
+       * it). `none`: no task gets a network, for hosts where tasks must stay offline; results
+       * record the effective mode and verdicts say when a task ran without the network it asked for.
+       */
+      network: z.enum(['task', 'none']).default('task'),
+      /**
+       * Extra CA certificates trusted in every image built and every container started (for a
+       * TLS-inspecting proxy): PEM files, or `host` for the host's bundle. See docs/harbor.md.
+       */
+      caCertificates: z.array(z.string()).default([]),
+    })
+    .prefault({}),
+  /** Harbor's --timeout-multiplier and its per-phase forms: task timeouts are multiplied by these. */
+  timeouts: z
+    .object({
+      multiplier: z.number().positive().default(1),
+      agentMultiplier: z.number().positive().optional(),
+      verifierMultiplier: z.number().positive().optional(),
+      buildMultiplier: z.number().positive().optional(),
     })
     .prefault({}),
   images: z

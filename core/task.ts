@@ -19,8 +19,9 @@ export type Limits = z.infer<typeof LimitsSchema>;
 export const EnvironmentSchema = z.discriminatedUnion('kind', [
   // Built from a Dockerfile; the context folder is hashed for the image cache.
   z.object({ kind: z.literal('dockerfile'), contextDir: z.string(), dockerfile: z.string() }),
-  // A prebuilt image named by the task (Harbor's docker_image).
-  z.object({ kind: z.literal('image'), image: z.string() }),
+  // A prebuilt image named by the task (Harbor's docker_image); Harbor copies the files of an
+  // environment/ folder without a build spec into the workdir of each new container.
+  z.object({ kind: z.literal('image'), image: z.string(), uploadDir: z.string().optional() }),
   // A SWE-bench instance: the official image if present locally, else a recipe from config.
   z.object({
     kind: z.literal('swebench'),
@@ -94,8 +95,29 @@ export const TaskSchema = z.object({
   verifierTimeoutSec: z.number().positive(),
   verifierUser: z.string().optional(),
   verifierEnv: z.record(z.string(), z.string()),
-  /** Environment variables for every process in the sandbox (Harbor's [environment].env). */
+  /**
+   * Environment variables for every process in the sandbox (Harbor's [environment].env). Harbor
+   * values may be `${VAR}` / `${VAR:-default}` templates, resolved from the worker's environment
+   * when a sandbox starts (core/harbor.ts resolveEnvTemplates).
+   */
   env: z.record(z.string(), z.string()),
+  /**
+   * Harbor's [environment.healthcheck]: run after a container starts, before anything else, with
+   * Docker HEALTHCHECK semantics (failures in the start period do not count; `retries`
+   * consecutive failures after it fail the attempt).
+   */
+  healthcheck: z
+    .object({
+      command: z.string(),
+      intervalSec: z.number().nonnegative(),
+      timeoutSec: z.number().positive(),
+      startPeriodSec: z.number().nonnegative(),
+      startIntervalSec: z.number().nonnegative(),
+      retries: z.number().int().positive(),
+    })
+    .optional(),
+  /** Extra variables for the reference solution only (Harbor's [solution].env). */
+  solutionEnv: z.record(z.string(), z.string()).default({}),
   buildTimeoutSec: z.number().positive(),
   solution: SolutionSchema,
   /** Format-specific fields kept for reports (SWE-bench instance fields, Harbor metadata). */
@@ -115,6 +137,22 @@ export interface DatasetIssue {
   file: string;
   field?: string;
   message: string;
+  /**
+   * 'unsupported': well-formed, but uses something this project does not run (named in the
+   * message); absent: the input is malformed. A partial dataset skips both kinds of task.
+   */
+  kind?: 'unsupported';
+}
+
+/** A task a partial dataset skips, with why: it uses something not supported here, or is malformed. */
+export interface RejectedTask {
+  id: string;
+  source: string;
+  format: string;
+  kind: 'unsupported' | 'malformed';
+  /** One line per problem, naming the file (relative to the task folder) and field. */
+  reasons: string[];
+  issues: DatasetIssue[];
 }
 
 /** Thrown when a dataset does not load; lists every problem found, not just the first. */

@@ -9,14 +9,19 @@ export interface AttemptResult {
   passed?: boolean;
   reason: string;
   reward?: number;
+  /** Every named reward (Harbor's reward.json), when the verifier gave them. */
+  rewards?: Record<string, number>;
   /** Infrastructure problem (image, container, solution missing), not a test outcome. */
   error?: string;
   /** Fresh containers this attempt needed (more than 1 after a crash). */
   tries: number;
+  /** The network the task asked for and the one its container got (absent: patch-graded tasks). */
+  network?: { requested: 'public' | 'none'; effective: 'public' | 'none' };
   durationMs: number;
 }
 
-export type VerdictStatus = 'valid' | 'invalid' | 'error';
+/** 'unsupported' and 'malformed': a partial dataset's task that never ran (see RejectedTask). */
+export type VerdictStatus = 'valid' | 'invalid' | 'error' | 'unsupported' | 'malformed';
 
 export interface TaskVerdict {
   taskId: string;
@@ -37,9 +42,14 @@ export function decideVerdict(
   image?: string,
 ): TaskVerdict {
   const problems: string[] = [];
-  if (oracle.error) problems.push(`oracle could not run: ${oracle.error}`);
-  else if (!oracle.passed) problems.push(`oracle fails: ${oracle.reason}`);
-  if (nul.error) problems.push(`null attempt could not run: ${nul.error}`);
+  // A failure without the network the task asked for may be the host's doing, not the task's.
+  const offline = (a: AttemptResult) =>
+    a.network && a.network.requested !== a.network.effective
+      ? ` (ran without network; the task asks for a ${a.network.requested} network)`
+      : '';
+  if (oracle.error) problems.push(`oracle could not run: ${oracle.error}${offline(oracle)}`);
+  else if (!oracle.passed) problems.push(`oracle fails: ${oracle.reason}${offline(oracle)}`);
+  if (nul.error) problems.push(`null attempt could not run: ${nul.error}${offline(nul)}`);
   else if (nul.passed) problems.push(`null attempt passes without any change: ${nul.reason}`);
   const status: VerdictStatus = oracle.error || nul.error ? 'error' : problems.length ? 'invalid' : 'valid';
   return { taskId, format, status, problems, image, oracle, null: nul };
@@ -51,20 +61,54 @@ export function errorVerdict(taskId: string, format: string, error: string): Tas
   return { taskId, format, status: 'error', problems: [error], oracle: skipped('oracle'), null: skipped('null') };
 }
 
+/** A task a partial dataset skipped: listed with its reasons, never run. */
+export function rejectedVerdict(r: {
+  id: string;
+  format: string;
+  kind: 'unsupported' | 'malformed';
+  reasons: string[];
+}): TaskVerdict {
+  const skipped = (kind: AttemptKind): AttemptResult => ({ kind, reason: 'skipped', tries: 0, durationMs: 0 });
+  return {
+    taskId: r.id,
+    format: r.format,
+    status: r.kind,
+    problems: r.reasons,
+    oracle: skipped('oracle'),
+    null: skipped('null'),
+  };
+}
+
 export interface ValidationSummary {
   runId: string;
   total: number;
   valid: number;
   invalid: number;
   error: number;
+  /** Tasks of a partial dataset that were not run (unsupported or malformed). */
+  skipped?: number;
 }
 
 export function summarize(runId: string, verdicts: TaskVerdict[]): ValidationSummary {
   const count = (s: VerdictStatus) => verdicts.filter((v) => v.status === s).length;
-  return { runId, total: verdicts.length, valid: count('valid'), invalid: count('invalid'), error: count('error') };
+  const skipped = count('unsupported') + count('malformed');
+  return {
+    runId,
+    total: verdicts.length,
+    valid: count('valid'),
+    invalid: count('invalid'),
+    error: count('error'),
+    ...(skipped > 0 && { skipped }),
+  };
 }
 
-const cell = (a: AttemptResult) => (a.error ? 'error' : a.passed ? 'pass' : 'fail');
+/** The summary line printed under the table and at the top of results.md. */
+export function summaryLine(s: ValidationSummary): string {
+  return `${s.valid}/${s.total} valid, ${s.invalid} invalid, ${s.error} errors${s.skipped ? `, ${s.skipped} not run (unsupported or malformed)` : ''}`;
+}
+
+const cell = (a: AttemptResult) =>
+  a.reason === 'skipped' && a.tries === 0 ? '-' : a.error ? 'error' : a.passed ? 'pass' : 'fail';
 const oneLine = (s: string, max = 120) => {
   const flat = s.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;

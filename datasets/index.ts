@@ -5,7 +5,7 @@
 // Every problem in every task is collected and thrown together as one DatasetError.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DatasetError, type DatasetIssue, type Task } from '../core/task';
+import { DatasetError, type DatasetIssue, type RejectedTask, type Task } from '../core/task';
 import { loadHarborTask } from './harbor';
 import { loadSwebenchFile } from './swebench';
 import { loadTerminalBenchTask } from './terminalBench';
@@ -64,19 +64,42 @@ async function notADataset(file: string): Promise<LoadResult | undefined> {
   };
 }
 
-/** Like loadDataset, but returns the problems instead of throwing them. */
-export async function collectDataset(p: string): Promise<LoadResult> {
+/** One task folder that did not load, as a partial dataset lists it. */
+async function rejectedTask(dir: string, issues: DatasetIssue[]): Promise<RejectedTask> {
+  return {
+    id: path.basename(dir),
+    source: dir,
+    format: (await taskFolderFormat(dir)) ?? 'unknown',
+    kind: issues.every((i) => i.kind === 'unsupported') ? 'unsupported' : 'malformed',
+    reasons: issues.map((i) => `${path.relative(dir, i.file) || '.'}${i.field ? ` [${i.field}]` : ''}: ${i.message}`),
+    issues,
+  };
+}
+
+/**
+ * Like loadDataset, but returns the problems instead of throwing them. `rejected` has each task
+ * folder that did not load, with its problems (they are in `issues` too).
+ */
+export async function collectDataset(p: string): Promise<LoadResult & { rejected: RejectedTask[] }> {
   const abs = path.resolve(p);
   const kind = await entryKind(abs);
-  if (kind === 'file') return (await notADataset(abs)) ?? loadSwebenchFile(abs);
+  if (kind === 'file') return { ...((await notADataset(abs)) ?? (await loadSwebenchFile(abs))), rejected: [] };
   if (kind !== 'dir') {
-    return { tasks: [], issues: [{ file: abs, message: kind ? 'not a file or folder' : 'no such file or folder' }] };
+    return {
+      tasks: [],
+      issues: [{ file: abs, message: kind ? 'not a file or folder' : 'no such file or folder' }],
+      rejected: [],
+    };
   }
-  if (await taskFolderFormat(abs)) return loadTaskFolder(abs);
+  if (await taskFolderFormat(abs)) {
+    const r = await loadTaskFolder(abs);
+    return { ...r, rejected: r.issues.length ? [await rejectedTask(abs, r.issues)] : [] };
+  }
 
   const entries = (await fs.readdir(abs, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
   const tasks: Task[] = [];
   const issues: DatasetIssue[] = [];
+  const rejected: RejectedTask[] = [];
   let folders = 0;
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
@@ -86,6 +109,7 @@ export async function collectDataset(p: string): Promise<LoadResult> {
     const r = await loadTaskFolder(child);
     tasks.push(...r.tasks);
     issues.push(...r.issues);
+    if (r.issues.length) rejected.push(await rejectedTask(child, r.issues));
   }
   if (folders === 0) {
     issues.push({
@@ -94,7 +118,7 @@ export async function collectDataset(p: string): Promise<LoadResult> {
     });
   }
   // Folder names are unique, so ids are too; duplicates can only come from several datasets.
-  return { tasks, issues };
+  return { tasks, issues, rejected: folders === 0 ? [] : rejected };
 }
 
 /** Loads a dataset (see the top of this file); throws DatasetError listing every problem. */
@@ -147,17 +171,48 @@ export function selectTasks(tasks: Task[], sel: TaskSelection = {}): Task[] {
 
 /** Loads several datasets as one; task ids must be unique across all of them. */
 export async function loadDatasets(paths: string[], selection?: TaskSelection): Promise<Task[]> {
+  const { tasks, issues } = await collectDatasets(paths);
+  if (issues.length > 0) throw new DatasetError(issues);
+  return selectTasks(tasks, selection);
+}
+
+async function collectDatasets(paths: string[]) {
   const tasks: Task[] = [];
   const issues: DatasetIssue[] = [];
+  const rejected: RejectedTask[] = [];
   for (const p of paths) {
     const r = await collectDataset(p);
     tasks.push(...r.tasks);
     issues.push(...r.issues);
+    rejected.push(...r.rejected);
   }
   issues.push(...duplicateIdIssues(tasks));
   if (paths.length === 0) issues.push({ file: '(none)', message: 'no dataset paths given' });
-  if (issues.length > 0) throw new DatasetError(issues);
-  return selectTasks(tasks, selection);
+  return { tasks, issues, rejected };
+}
+
+/**
+ * A partial dataset: the tasks that load, and every task folder that does not (unsupported or
+ * malformed) with its reasons. Problems that are not one task's (a missing path, an empty
+ * folder, a duplicate id, a bad SWE-bench file) still throw, as `loadDatasets` does.
+ */
+export async function loadPartialDatasets(
+  paths: string[],
+  selection?: TaskSelection,
+): Promise<{ tasks: Task[]; rejected: RejectedTask[] }> {
+  const { tasks, issues, rejected } = await collectDatasets(paths);
+  const owned = new Set(rejected.flatMap((r) => r.issues));
+  const rest = issues.filter((i) => !owned.has(i));
+  if (rest.length > 0) throw new DatasetError(rest);
+  // Two skipped folders of one name would be one row in the results.
+  const seen = new Set(tasks.map((t) => t.id));
+  for (const r of rejected) {
+    let id = r.id;
+    for (let n = 2; seen.has(id); n++) id = `${r.id}~${n}`;
+    r.id = id;
+    seen.add(id);
+  }
+  return { tasks: selectTasks(tasks, selection), rejected };
 }
 
 function duplicateIdIssues(tasks: Task[]): DatasetIssue[] {

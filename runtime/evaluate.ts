@@ -7,7 +7,6 @@ import {
   getEvalReport,
   gradePytestRun,
   HARNESS_LABEL,
-  parseReward,
   parseTestExitCode,
   PATCH_COMMANDS,
   PATCH_RESET,
@@ -16,7 +15,19 @@ import {
   type SwebenchInstanceReport,
 } from '../core/grading';
 import { evalPlan, type EvalPlan } from '../core/swebenchSpecs';
+import {
+  effectiveNetwork,
+  HARBOR_PATHS,
+  headlineReward,
+  ORACLE_ENV,
+  parseHarborRewards,
+  resolveEnvTemplates,
+  rewardsPass,
+  scriptCommand,
+  type NetworkMode,
+} from '../core/harbor';
 import type { Task } from '../core/task';
+import { execDirect } from './directExec';
 import { writeFileAtomic, writeJson } from './artifacts';
 import {
   copyIntoSandbox,
@@ -38,6 +49,11 @@ export interface Outcome {
   reason: string;
   reward?: number;
   rewards?: Record<string, number>;
+  /**
+   * The verifier could not give a reward (Harbor: no reward file, an unreadable one, a verifier
+   * timeout): the attempt errs; it is not a reward of 0.
+   */
+  error?: string;
   /** SWE-bench: the official per-instance report. */
   report?: SwebenchInstanceReport;
   /** SWE-bench: the harness version whose grading produced the report. */
@@ -45,6 +61,24 @@ export interface Outcome {
   verifierExitCode?: number;
   timedOut?: boolean;
   durationMs: number;
+}
+
+/** Host variables never passed into a container, whatever a task's env templates ask for. */
+function withheldVariables(config: Config): Set<string> {
+  return new Set(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY', ...(config.model.apiKeyEnv ? [config.model.apiKeyEnv] : [])]);
+}
+
+/** A task's env with Harbor's `${VAR}` templates filled from the worker's environment. */
+export function resolvedEnv(task: Task, config: Config, env: Record<string, string>): Record<string, string> {
+  if (task.format !== 'harbor') return env;
+  const r = resolveEnvTemplates(env, process.env, withheldVariables(config));
+  if ('error' in r) throw new Error(`${task.id}: ${r.error}`);
+  return r.env;
+}
+
+/** The network a task's sandboxes get on this host (core/harbor.ts effectiveNetwork). */
+export function taskNetwork(task: Task, config: Config): { requested: NetworkMode; effective: NetworkMode } {
+  return effectiveNetwork(task.allowInternet, config.sandbox.network);
 }
 
 /** The sandbox a task's attempts run in: its limits, falling back to the config's defaults. */
@@ -60,12 +94,12 @@ export function sandboxSpec(
     image,
     labels,
     workdir: task.workdir,
-    env: task.env,
+    env: resolvedEnv(task, config, task.env),
     cpus: task.limits.cpus ?? config.sandbox.cpus,
     memoryMb: task.limits.memoryMb ?? config.sandbox.memoryMb,
     pids: task.limits.pids ?? config.sandbox.pids,
     storageMb: task.limits.storageMb ?? config.sandbox.storageMb,
-    allowInternet: task.allowInternet,
+    allowInternet: taskNetwork(task, config).effective === 'public',
     backgroundServices: task.backgroundServices ?? config.sandbox.backgroundServices,
     minHostFreeMb: config.sandbox.minHostFreeMb,
   };
@@ -78,10 +112,99 @@ function saveLog(dir: string, name: string, r: ExecResult) {
   );
 }
 
-/** The oracle: copies the reference solution to /solution (only now) and runs it. */
-export async function runSolutionScript(task: Task, containerId: string, logDir: string): Promise<ExecResult> {
+/**
+ * What a new container needs before anything runs in it: a prebuilt Harbor image gets the task's
+ * environment/ files in its workdir (harbor/environments/base.py _upload_environment_dir_after_start:
+ * [environment].workdir, else the container's own working directory), root-owned as Harbor's copy.
+ */
+export async function prepareSandbox(task: Task, containerId: string, config: Config): Promise<void> {
+  const env = task.environment;
+  if (env.kind === 'image' && env.uploadDir) {
+    let workdir = task.workdir;
+    if (!workdir) {
+      const r = await execDirect({ containerId, command: 'pwd', timeoutSec: 30, outputCapBytes: 4096 });
+      workdir = r.output.trim() || '/';
+    }
+    await copyIntoSandbox(containerId, env.uploadDir, workdir);
+  }
+  if (task.healthcheck) await runHealthcheck(task, task.healthcheck, containerId, config);
+}
+
+/** harbor/environments/base.py run_healthcheck, as the container's default user in the workdir. */
+async function runHealthcheck(
+  task: Task,
+  hc: NonNullable<Task['healthcheck']>,
+  containerId: string,
+  config: Config,
+): Promise<void> {
+  const startPeriodEnd = Date.now() + hc.startPeriodSec * 1000;
+  let failures = 0;
+  for (;;) {
+    const inStartPeriod = Date.now() < startPeriodEnd;
+    const r = await execDirect({
+      containerId,
+      command: hc.command,
+      timeoutSec: Math.max(1, Math.floor(hc.timeoutSec)),
+      outputCapBytes: 8000,
+      cwd: task.workdir,
+      env: resolvedEnv(task, config, task.env),
+    });
+    if (r.exitCode === 0) return;
+    if (!inStartPeriod && ++failures >= hc.retries)
+      throw new Error(
+        `healthcheck failed after ${hc.retries} consecutive retries: ${hc.command} (last exit ${r.exitCode}: ${r.output.trim().slice(-300)})`,
+      );
+    await new Promise((res) => setTimeout(res, (inStartPeriod ? hc.startIntervalSec : hc.intervalSec) * 1000));
+  }
+}
+
+/** Reads a file from the sandbox into the attempt's log folder, if it is there. */
+async function fetchLog(containerId: string, from: string, to: string): Promise<string | undefined> {
+  const data = await readFileFromSandbox(containerId, from).catch(() => undefined);
+  if (data === undefined) return undefined;
+  writeFileAtomic(to, data);
+  return data.toString('utf8');
+}
+
+/** Runs as root whatever the task's users: set-up steps Harbor also runs as root. */
+async function asRoot(containerId: string, command: string): Promise<void> {
+  const r = await execDirect({ containerId, command, timeoutSec: 60, outputCapBytes: 8000, user: 'root' });
+  if (r.exitCode !== 0) throw new Error(`${command}: exit ${r.exitCode}: ${r.output.trim()}`);
+}
+
+/**
+ * The oracle: copies the reference solution into the container (only now) and runs it. Harbor
+ * tasks run as Harbor's oracle agent runs them (harbor/agents/oracle.py): solution/ to /solution,
+ * `chmod +x` as root, `(/solution/solve.sh) > /logs/agent/oracle.txt 2>&1` under `bash -c` as the
+ * agent's user, with DEBIAN_FRONTEND=noninteractive and [solution].env over the task's env.
+ */
+export async function runSolutionScript(
+  task: Task,
+  containerId: string,
+  logDir: string,
+  config: Config,
+): Promise<ExecResult> {
   if (task.solution.kind !== 'script') throw new Error(`${task.id}: no solution script to run`);
   const dir = path.dirname(task.solution.path);
+  if (task.format === 'harbor') {
+    const solve = path.posix.join(HARBOR_PATHS.solution, path.basename(task.solution.path));
+    await copyIntoSandbox(containerId, dir, HARBOR_PATHS.solution);
+    await asRoot(containerId, `chmod +x ${solve}`);
+    const env = resolvedEnv(task, config, { ...task.env, ...ORACLE_ENV, ...task.solutionEnv });
+    const r = await execDirect({
+      containerId,
+      command: scriptCommand(solve, HARBOR_PATHS.oracleLog),
+      timeoutSec: task.agent.timeoutSec,
+      outputCapBytes: LOG_CAP_BYTES,
+      user: task.agent.user,
+      cwd: task.workdir,
+      env,
+    });
+    const log = await fetchLog(containerId, HARBOR_PATHS.oracleLog, path.join(logDir, 'oracle.txt'));
+    saveLog(logDir, 'solution.log', { ...r, output: `${log ?? ''}${r.output}` });
+    if (r.exitCode !== 0) writeFileAtomic(path.join(logDir, 'exit-code.txt'), String(r.exitCode));
+    return r;
+  }
   await copyIntoSandbox(containerId, dir, '/solution');
   const r = await execInSandbox({
     containerId,
@@ -96,8 +219,70 @@ export async function runSolutionScript(task: Task, containerId: string, logDir:
   return r;
 }
 
+/**
+ * Harbor's verifier (harbor/verifier/verifier.py): old reward files removed as root, tests/ to
+ * /tests, `chmod +x` as root, `(/tests/test.sh) > /logs/verifier/test-stdout.txt 2>&1` under
+ * `bash -c` as the verifier's user with [verifier].env over the task's env; the script's exit
+ * code is ignored; reward.json is read before reward.txt; no reward is an error.
+ */
+async function evaluateHarbor(
+  task: Task,
+  containerId: string,
+  logDir: string,
+  testsDir: string,
+  config: Config,
+): Promise<Outcome> {
+  const started = Date.now();
+  await asRoot(
+    containerId,
+    `mkdir -p ${HARBOR_PATHS.verifierDir} && chmod 777 ${HARBOR_PATHS.verifierDir} && rm -f -- ${HARBOR_PATHS.rewardTxt} ${HARBOR_PATHS.rewardJson}`,
+  );
+  await copyIntoSandbox(containerId, testsDir, HARBOR_PATHS.tests);
+  const testSh = path.posix.join(HARBOR_PATHS.tests, 'test.sh');
+  await asRoot(containerId, `chmod +x ${testSh}`);
+  const env = resolvedEnv(task, config, { ...task.env, ...task.verifierEnv });
+  const r = await execDirect({
+    containerId,
+    command: scriptCommand(testSh, HARBOR_PATHS.testStdout),
+    timeoutSec: task.verifierTimeoutSec,
+    outputCapBytes: LOG_CAP_BYTES,
+    user: task.verifierUser,
+    cwd: task.workdir,
+    env,
+  });
+  const out = await fetchLog(containerId, HARBOR_PATHS.testStdout, path.join(logDir, 'test-stdout.txt'));
+  saveLog(logDir, 'verifier.log', { ...r, output: `${out ?? ''}${r.output}` });
+  const base = { verifierExitCode: r.exitCode, timedOut: r.timedOut, durationMs: Date.now() - started };
+  if (r.timedOut) {
+    const error = `verifier timed out after ${task.verifierTimeoutSec} s`;
+    return { ...base, passed: false, reason: error, error };
+  }
+  const [txt, json] = await Promise.all([
+    readFileFromSandbox(containerId, HARBOR_PATHS.rewardTxt),
+    readFileFromSandbox(containerId, HARBOR_PATHS.rewardJson),
+  ]);
+  if (json) writeFileAtomic(path.join(logDir, 'reward.json'), json);
+  if (txt) writeFileAtomic(path.join(logDir, 'reward.txt'), txt);
+  const parsed = parseHarborRewards(txt?.toString('utf8'), json?.toString('utf8'));
+  if ('error' in parsed)
+    return { ...base, passed: false, reason: `verifier error: ${parsed.error}`, error: parsed.error };
+  const reward = headlineReward(parsed.rewards);
+  const shown =
+    Object.keys(parsed.rewards).length > 1 || parsed.rewards.reward === undefined
+      ? Object.entries(parsed.rewards)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')
+      : `reward ${reward}`;
+  return { ...base, passed: rewardsPass(parsed.rewards), reward, rewards: parsed.rewards, reason: shown };
+}
+
 /** Harbor and Terminal-Bench 1: the tests run in the attempt's own container, on its final state. */
-export async function evaluateContainer(task: Task, containerId: string, logDir: string): Promise<Outcome> {
+export async function evaluateContainer(
+  task: Task,
+  containerId: string,
+  logDir: string,
+  config: Config,
+): Promise<Outcome> {
   const started = Date.now();
   const v = task.verifier;
   const run = (command: string, env: Record<string, string>) =>
@@ -111,36 +296,7 @@ export async function evaluateContainer(task: Task, containerId: string, logDir:
       outputCapBytes: LOG_CAP_BYTES,
     });
 
-  if (v.kind === 'harbor') {
-    await execInSandbox({
-      containerId,
-      command: 'mkdir -p /logs/verifier /tests && rm -f /logs/verifier/reward.txt /logs/verifier/reward.json',
-      timeoutSec: 30,
-      outputCapBytes: 4096,
-    });
-    await copyIntoSandbox(containerId, v.testsDir, '/tests');
-    const r = await run('bash /tests/test.sh', task.verifierEnv);
-    saveLog(logDir, 'verifier.log', r);
-    const [txt, json] = await Promise.all([
-      readFileFromSandbox(containerId, '/logs/verifier/reward.txt'),
-      readFileFromSandbox(containerId, '/logs/verifier/reward.json'),
-    ]);
-    const parsed = parseReward(txt?.toString('utf8'), json?.toString('utf8'));
-    const base = { verifierExitCode: r.exitCode, timedOut: r.timedOut, durationMs: Date.now() - started };
-    if ('error' in parsed)
-      return {
-        ...base,
-        passed: false,
-        reason: r.timedOut ? `verifier timed out after ${task.verifierTimeoutSec} s` : parsed.error,
-      };
-    return {
-      ...base,
-      passed: parsed.reward >= 1,
-      reward: parsed.reward,
-      rewards: parsed.rewards,
-      reason: `reward ${parsed.reward}`,
-    };
-  }
+  if (v.kind === 'harbor') return evaluateHarbor(task, containerId, logDir, v.testsDir, config);
 
   if (v.kind === 'terminal-bench') {
     await execInSandbox({ containerId, command: 'mkdir -p /tests', timeoutSec: 30, outputCapBytes: 4096 });

@@ -17,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import tarFs from 'tar-fs';
 import { mapBaseImage, type Config } from '../core/config';
-import { rewriteBaseImages } from '../core/dockerfile';
+import { imageReferences, rewriteBaseImages, type ImageMapping } from '../core/dockerfile';
+import { caBundle, caFiles, injectCaLayer, CA_ROOT_DIR, wrapWithCa, type CaBundle } from './certificates';
 import { slug, type Task } from '../core/task';
 import { getDocker as docker } from './docker';
 import { childEnv } from './secrets';
@@ -30,7 +31,7 @@ export interface PreparedImage {
   image: string;
   /** 'cached' when an image with the same content hash already existed. */
   how: 'built' | 'cached' | 'prebuilt' | 'official';
-  rewrites?: { from: string; to: string }[];
+  rewrites?: ImageMapping[];
 }
 
 export async function imageExists(name: string): Promise<boolean> {
@@ -61,9 +62,9 @@ export function hashContext(dir: string): string {
   return h.digest('hex');
 }
 
-/** Maps a FROM image when it is not present locally and the config maps it. */
+/** Maps an image reference (FROM, --from) when it is not present locally and the config maps it. */
 async function baseResolver(config: Config, dockerfile: string) {
-  const names = [...dockerfile.matchAll(/^\s*FROM\s+(?:--\S+\s+)*(\S+)/gim)].map((m) => m[1]!);
+  const names = imageReferences(dockerfile);
   const present = new Map(await Promise.all(names.map(async (n) => [n, await imageExists(n)] as const)));
   return (image: string) => (present.get(image) ? undefined : mapBaseImage(image, config.images.baseImages));
 }
@@ -121,17 +122,35 @@ async function buildFromDockerfile(
   const dockerfilePath = path.join(env.contextDir, env.dockerfile);
   if (!existsSync(dockerfilePath)) throw new ImageError(`${dockerfilePath}: Dockerfile not found`);
   const original = readFileSync(dockerfilePath, 'utf8');
-  const { dockerfile, rewrites } = rewriteBaseImages(original, await baseResolver(config, original));
-  const hash = createHash('sha256').update(hashContext(env.contextDir)).update(dockerfile).digest('hex').slice(0, 16);
+  const mapped = rewriteBaseImages(original, await baseResolver(config, original));
+  const rewrites = mapped.rewrites;
+  // Extra CA certificates are trusted from each stage's start, so the build's own downloads work.
+  const ca = caBundle(config.sandbox.caCertificates);
+  const dockerfile = ca ? injectCaLayer(mapped.dockerfile) : mapped.dockerfile;
+  const hash = createHash('sha256')
+    .update(hashContext(env.contextDir))
+    .update(dockerfile)
+    .update(ca?.hash ?? '')
+    .digest('hex')
+    .slice(0, 16);
   const tag = `agentscale/task-${slug(task.id)}:${hash}`;
   if (await imageExists(tag)) return { image: tag, how: 'cached', rewrites };
 
-  // The rewritten Dockerfile travels beside the original, so the context stays as the task has it.
+  // The rewritten Dockerfile (and the CA files) travel beside the task's own files, so its
+  // context stays as the task has it.
   const generated = '.agentscale.Dockerfile';
+  // A task's .dockerignore may exclude everything it does not name: it gets an exception for
+  // the CA files, so the COPY of them finds them (the task's own file on disk is unchanged).
+  const ignoreFile = path.join(env.contextDir, '.dockerignore');
+  const ignoreText = ca && existsSync(ignoreFile) ? readFileSync(ignoreFile, 'utf8') : undefined;
   const pack = tarFs.pack(env.contextDir, {
     finalize: false,
+    ...(ignoreText !== undefined && { ignore: (name: string) => name === ignoreFile }),
     finish: (p) => {
       p.entry({ name: generated }, dockerfile);
+      for (const f of ca ? caFiles(ca) : []) p.entry({ name: `${CA_ROOT_DIR}/${f.path}`, mode: 0o644 }, f.content);
+      if (ignoreText !== undefined)
+        p.entry({ name: '.dockerignore' }, `${ignoreText.replace(/\n?$/, '\n')}!${CA_ROOT_DIR}\n!${CA_ROOT_DIR}/**\n`);
       p.finalize();
     },
   });
@@ -233,8 +252,33 @@ function onlyHistoryUpTo(repo: string, commit: string) {
   git('gc', '--prune=now', '--quiet');
 }
 
-/** The image a task's sandboxes start from, building it when needed. */
+/** The image a task's sandboxes start from, building it when needed (with the CA layer when configured). */
 export async function prepareTaskImage(task: Task, config: Config, onLine?: Progress): Promise<PreparedImage> {
+  const prepared = await prepareUntrusted(task, config, onLine);
+  const ca = caBundle(config.sandbox.caCertificates);
+  if (!ca || task.environment.kind === 'dockerfile') return prepared; // built with the CA already
+  return { ...prepared, image: await withCa(prepared.image, ca, onLine) };
+}
+
+/** A thin image over `image` that trusts the extra CAs, built once per (image, bundle). */
+async function withCa(image: string, ca: CaBundle, onLine?: Progress): Promise<string> {
+  const info = await docker().getImage(image).inspect();
+  const tag = `agentscale/ca:${createHash('sha256').update(info.Id).update(ca.hash).digest('hex').slice(0, 16)}`;
+  if (await imageExists(tag)) return tag;
+  const pack = tarFs.pack(os.tmpdir(), {
+    entries: [],
+    finalize: false,
+    finish: (p) => {
+      p.entry({ name: 'Dockerfile' }, wrapWithCa(image, info.Config.User ?? ''));
+      for (const f of caFiles(ca)) p.entry({ name: `${CA_ROOT_DIR}/${f.path}`, mode: 0o644 }, f.content);
+      p.finalize();
+    },
+  });
+  await build(asStream(pack), { tag, dockerfile: 'Dockerfile', labels: { 'agentscale.ca-of': image } }, onLine);
+  return tag;
+}
+
+async function prepareUntrusted(task: Task, config: Config, onLine?: Progress): Promise<PreparedImage> {
   const env = task.environment;
   switch (env.kind) {
     case 'dockerfile':
@@ -245,7 +289,7 @@ export async function prepareTaskImage(task: Task, config: Config, onLine?: Prog
       if (await imageExists(env.image)) return { image: env.image, how: 'prebuilt' };
       const mapped = mapBaseImage(env.image, config.images.baseImages);
       if (mapped && (await imageExists(mapped)))
-        return { image: mapped, how: 'prebuilt', rewrites: [{ from: env.image, to: mapped }] };
+        return { image: mapped, how: 'prebuilt', rewrites: [{ from: env.image, to: mapped, where: 'docker_image' }] };
       try {
         await new Promise<void>((resolve, reject) =>
           docker().pull(env.image, (err: Error | null, stream: NodeJS.ReadableStream) =>

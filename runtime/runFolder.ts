@@ -2,7 +2,8 @@
 // and nowhere else. A run folder is `<dataDir>/runs/<run-id>/`:
 //
 //   dataset.json  run.json  results.json  results.md  preds.json
-//   tasks/<task>/build.log  verdict.json  scaling.json
+//   rejected.json                                       tasks a partial dataset skipped
+//   tasks/<task>/build.log  image-mappings.json  verdict.json  scaling.json
 //   tasks/<task>/<attempt>/...                          validate's oracle and null attempts
 //   tasks/<task>/rollouts/<rollout>/prompt.json  steps/NNNN.model.json  steps/NNNN.obs.json
 //                                   patch.diff  summary.json  result.json  <task>.traj.json
@@ -28,6 +29,8 @@ export function runFolder(runDir: string) {
     results: path.join(runDir, 'results.json'),
     table: path.join(runDir, 'results.md'),
     preds: path.join(runDir, 'preds.json'),
+    /** Tasks a partial dataset skipped (unsupported or malformed), as verdicts: listed, never run. */
+    rejected: path.join(runDir, 'rejected.json'),
     task: (taskId: string) => taskFolder(runDir, taskId),
     rollout: (taskId: string, rolloutId: string) => rolloutFolder(runDir, taskId, rolloutId),
     selection: (selectId: string) => selectionFolder(runDir, selectId),
@@ -42,6 +45,8 @@ export function taskFolder(runDir: string, taskId: string) {
     buildLog: path.join(dir, 'build.log'),
     verdict: path.join(dir, 'verdict.json'),
     scaling: path.join(dir, 'scaling.json'),
+    /** The image references mapped for the task's build (images.baseImages). */
+    imageMappings: path.join(dir, 'image-mappings.json'),
     rollouts: path.join(dir, 'rollouts'),
     /** A validate attempt's logs (oracle, null). */
     attempt: (attempt: string) => path.join(dir, attempt),

@@ -511,7 +511,7 @@ async function baselineRollout(
     }
     const logDir = path.join(logRoot, task.id, rolloutId);
     t = now();
-    const outcome = await evaluateContainer(task, containerId, path.join(logDir, 'evaluation'));
+    const outcome = await evaluateContainer(task, containerId, path.join(logDir, 'evaluation'), config);
     times.evaluate = now() - t;
     // mini-swe-agent saves the trajectory once, at the end.
     writeJson(path.join(logDir, 'traj.json'), { exitStatus, steps, passed: outcome.passed, messages });

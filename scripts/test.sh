@@ -5,6 +5,9 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
+# Harbor itself, for the differential tests (tests/harbor-parity.test.ts): about 45 s the first
+# time, a second after. When it cannot be installed those tests skip and say why.
+bash scripts/harbor-reference.sh >/dev/null || echo 'Harbor reference not installed; its parity tests will skip' >&2
 npx tsc --noEmit
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --list-different .; echo 'format with: npx prettier --write .' >&2; exit 1; }

@@ -38,8 +38,8 @@ async function attempt(task: Task, kind: 'oracle' | 'null'): Promise<{ outcome: 
   }
   const { containerId } = await createSandbox(spec);
   try {
-    if (kind === 'oracle') await runSolutionScript(task, containerId, logDir);
-    return { outcome: await evaluateContainer(task, containerId, logDir), logDir };
+    if (kind === 'oracle') await runSolutionScript(task, containerId, logDir, config);
+    return { outcome: await evaluateContainer(task, containerId, logDir, config), logDir };
   } finally {
     await removeSandbox(name);
   }

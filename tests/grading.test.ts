@@ -101,8 +101,8 @@ describe('base image map', () => {
       'FROM --platform=linux/amd64 local/base AS build\nRUN make\nfrom build\nFROM local/py\nCOPY --from=build /a /a\n',
     );
     expect(r.rewrites).toEqual([
-      { from: 'ubuntu:24.04', to: 'local/base' },
-      { from: 'python:3.12-slim', to: 'local/py' },
+      { from: 'ubuntu:24.04', to: 'local/base', where: 'FROM' },
+      { from: 'python:3.12-slim', to: 'local/py', where: 'FROM' },
     ]);
   });
 });

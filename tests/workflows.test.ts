@@ -70,7 +70,7 @@ function mocks(opts: {
     },
     async startSandbox(input) {
       log('startSandbox', input);
-      return { containerId: `c${++containers}` };
+      return { containerId: `c${++containers}`, network: { requested: 'none', effective: 'none' } };
     },
     async modelTurn(input) {
       log('modelTurn', input);
