@@ -32,6 +32,7 @@ import { writeFileAtomic, writeJson } from './artifacts';
 import {
   copyIntoSandbox,
   createSandbox,
+  diskGuard,
   execInSandbox,
   readFileFromSandbox,
   removeSandbox,
@@ -191,9 +192,12 @@ export async function runSolutionScript(
     await copyIntoSandbox(containerId, dir, HARBOR_PATHS.solution);
     await asRoot(containerId, `chmod +x ${solve}`);
     const env = resolvedEnv(task, config, { ...task.env, ...ORACLE_ENV, ...task.solutionEnv });
+    // The command server's disk watchdog does not see this exec: cap files, then measure after.
+    const disk = await diskGuard(containerId);
+    const cap = disk.fileSizeLimitKb ? `ulimit -f ${disk.fileSizeLimitKb} 2>/dev/null; ` : '';
     const r = await execDirect({
       containerId,
-      command: scriptCommand(solve, HARBOR_PATHS.oracleLog),
+      command: cap + scriptCommand(solve, HARBOR_PATHS.oracleLog),
       timeoutSec: task.agent.timeoutSec,
       outputCapBytes: LOG_CAP_BYTES,
       user: task.agent.user,
@@ -203,6 +207,7 @@ export async function runSolutionScript(
     const log = await fetchLog(containerId, HARBOR_PATHS.oracleLog, path.join(logDir, 'oracle.txt'));
     saveLog(logDir, 'solution.log', { ...r, output: `${log ?? ''}${r.output}` });
     if (r.exitCode !== 0) writeFileAtomic(path.join(logDir, 'exit-code.txt'), String(r.exitCode));
+    await disk.check();
     return r;
   }
   await copyIntoSandbox(containerId, dir, '/solution');

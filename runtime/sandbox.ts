@@ -321,6 +321,27 @@ function policyOf(containerId: string): Promise<Policy> {
   return p;
 }
 
+/**
+ * For steps that bypass the command server (Harbor's phases run as their own `docker exec`): the
+ * per-file cap to set (KiB), and a check, after the step, that the container is within its limit.
+ */
+export async function diskGuard(
+  containerId: string,
+): Promise<{ fileSizeLimitKb?: number; check: () => Promise<void> }> {
+  const policy = await policyOf(containerId);
+  const limit = policy.watchMb;
+  if (limit === undefined) return { check: async () => undefined };
+  return {
+    fileSizeLimitKb: limit * 1024,
+    check: () =>
+      overLimit(
+        containerId,
+        limit,
+        writableLayerBytes(containerId).catch(() => undefined),
+      ),
+  };
+}
+
 async function overLimit(containerId: string, limitMb: number, last?: Promise<number | undefined>): Promise<void> {
   const bytes = await last;
   if (bytes !== undefined && bytes > limitMb * 2 ** 20) throw diskLimitError(containerId, bytes, limitMb);

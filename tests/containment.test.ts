@@ -11,7 +11,7 @@ import { submitCommand } from '../core/agent';
 import type { Task } from '../core/task';
 import { loadDatasets } from '../datasets';
 import { readJson } from '../runtime/artifacts';
-import type { StoredObservation } from '../runtime/rollouts';
+import type { StoredModelStep, StoredObservation } from '../runtime/rollouts';
 import { rolloutFolder } from '../runtime/runFolder';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import { startMessagesApiDouble, type DoubleReplyFn, type MessagesApiDouble } from '../scripted-model/messagesApi';
@@ -72,13 +72,19 @@ describe('hostile rollouts', () => {
       const observation = (id: string, step: number) =>
         readJson<StoredObservation>(rolloutFolder(runDir, task.id, id).observation(step));
 
-      const bomb = result('it0-r0');
+      // Which rollout got which plan depends on whose first call came first: read it back.
+      const planOf = (id: string) =>
+        /\[plan (\w+)\]/.exec(readJson<StoredModelStep>(rolloutFolder(runDir, task.id, id).model(1)).reply.text)?.[1];
+      const [bombId, fillId] = planOf('it0-r0') === 'bomb' ? ['it0-r0', 'it0-r1'] : ['it0-r1', 'it0-r0'];
+      expect([planOf(bombId!), planOf(fillId!)]).toEqual(['bomb', 'fill']);
+
+      const bomb = result(bombId!);
       expect(bomb.exitStatus, bomb.detail).toBe('Submitted');
       expect(bomb.passed, bomb.evalReason).toBe(true);
-      expect(observation('it0-r0', 2).output).toBe('alive after the bomb\n');
-      expect(observation('it0-r0', 2).durationMs).toBeLessThan(5000);
+      expect(observation(bombId!, 2).output).toBe('alive after the bomb\n');
+      expect(observation(bombId!, 2).durationMs).toBeLessThan(5000);
 
-      const fill = result('it0-r1');
+      const fill = result(fillId!);
       expect(fill.exitStatus).toBe('SandboxError');
       expect(fill.detail).toMatch(/unusable: its disk limit is exceeded: \d+ MB written, limit 64 MB/);
       expect(fill.passed).toBeUndefined();

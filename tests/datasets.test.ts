@@ -186,7 +186,13 @@ describe('shipped examples', () => {
 
   it('loads the evaluation fixtures', async () => {
     const harbor = byId(await loadDataset(path.join(FX, 'harbor')));
-    expect(Object.keys(harbor).sort()).toEqual(['broken-oracle', 'reward-json', 'slow-oracle']);
+    expect(Object.keys(harbor).sort()).toEqual([
+      'bomb-oracle',
+      'broken-oracle',
+      'disk-hog-oracle',
+      'reward-json',
+      'slow-oracle',
+    ]);
     expect(harbor['reward-json']!.verifierEnv).toEqual({ STYLE_SCORE: '0.5' });
     const tb = await loadDataset(path.join(FX, 'terminal-bench', 'null-passes'));
     expect(tb.map((t) => t.id)).toEqual(['null-passes']);
@@ -203,8 +209,8 @@ describe('shipped examples', () => {
       path.join(FX, 'terminal-bench'),
       path.join(FX, 'swebench', 'bad-gold.jsonl'),
     ]);
-    expect(tasks).toHaveLength(11);
-    expect(new Set(tasks.map((t) => t.id)).size).toBe(11);
+    expect(tasks).toHaveLength(13);
+    expect(new Set(tasks.map((t) => t.id)).size).toBe(13);
     for (const t of tasks) {
       expect(TaskSchema.parse(t)).toEqual(t);
       expect(JSON.parse(JSON.stringify(t))).toEqual(t); // plain serialisable data
