@@ -159,6 +159,11 @@ program
     positiveIntList,
   )
   .option('--repeats <n>', 'draws per size for --sizes (default 3)', positiveInt)
+  .option(
+    '--ks <list>',
+    'Sel-K against K: also narrow each iteration to each of these K (e.g. 1,2,4,8) and report the pass rate of those kept',
+    positiveIntList,
+  )
   .option('--concurrency <n>', 'tasks at once (default: run.taskConcurrency)', positiveInt)
   .addOption(new Option('--no-worker', 'do not start an in-process worker'))
   .option('--json', 'print results.json instead of the table')

@@ -25,6 +25,7 @@ export interface SelectOptions {
   judgeInput?: SelectSpec['judgeInput'];
   sizes?: number[];
   repeats?: number;
+  ks?: number[];
   concurrency?: number;
   worker?: boolean;
   json?: boolean;
@@ -88,6 +89,7 @@ export function selectCommand(config: Config, opts: SelectOptions): Promise<numb
     seed: opts.seed ?? config.scaling.seed,
     judgeInput: opts.judgeInput ?? config.scaling.judgeInput,
     ...(opts.sizes ? { sizes: opts.sizes, repeats: opts.repeats ?? 3 } : {}),
+    ...(opts.ks ? { ks: opts.ks } : {}),
   };
   const selectId = opts.selectId ?? newRunId('select');
   return withClient(config, async (server, client) => {

@@ -38,6 +38,26 @@ export interface TaskScalingResult {
   cost: StageCost;
   /** `select --sizes`: the final tournament replayed on sub-samples of the last iteration. */
   curve?: CurvePoint[];
+  /** `select --ks`: each iteration narrowed to other K. */
+  byK?: KPoint[];
+}
+
+/** One iteration's rollouts narrowed to K by a tournament: which, and how many of them pass. */
+export interface KPoint {
+  iteration: number;
+  k: number;
+  selected: string[];
+  passRate: number;
+}
+
+export function kPoint(it: Pick<IterationOutcome, 'iteration' | 'rollouts'>, k: number, selected: string[]): KPoint {
+  const passed = new Set(it.rollouts.filter((r) => r.passed).map((r) => r.rolloutId));
+  return {
+    iteration: it.iteration,
+    k,
+    selected,
+    passRate: selected.length ? selected.filter((id) => passed.has(id)).length / selected.length : 0,
+  };
 }
 
 /** One sub-sampled final tournament: N rollouts drawn from the stored population, one pick. */

@@ -64,6 +64,8 @@ export interface ScalingReport {
   selection: BracketStats;
   /** `select --sizes`: Final against N, each N drawn `draws` times per task from the stored population. */
   finalByN?: { n: number; draws: number; final: number; pass1: number; passN: number }[];
+  /** `select --ks`: Sel-K against K per iteration (the pass rate of the K kept), over every task. */
+  selKByK?: { iteration: number; k: number; mean: number }[];
   cost: StageCost;
   tokens?: StageTokens;
 }
@@ -188,6 +190,7 @@ export function scalingReport(tasks: TaskScalingResult[], tokens?: StageTokens):
     solveCounts: iterations.at(-1)?.solveCounts ?? {},
     selection,
     ...finalByN(tasks),
+    ...selKByK(tasks),
     cost: {
       agent: tasks.map((t) => t.cost.agent).reduce<number | null>(addCost, 0),
       summary: tasks.map((t) => t.cost.summary).reduce<number | null>(addCost, 0),
@@ -224,6 +227,26 @@ function finalByN(tasks: TaskScalingResult[]): Pick<ScalingReport, 'finalByN'> {
         passN: mean(per.map((p) => p.passN)),
       };
     }),
+  };
+}
+
+/** Mean over tasks of the K-selection's pass rate; a task without that point (failed) counts as 0. */
+function selKByK(tasks: TaskScalingResult[]): Pick<ScalingReport, 'selKByK'> {
+  const keys = new Map<string, { iteration: number; k: number }>();
+  for (const t of tasks) for (const p of t.byK ?? []) keys.set(`${p.iteration}/${p.k}`, p);
+  if (!keys.size) return {};
+  const rows = [...keys.values()].sort((a, b) => a.iteration - b.iteration || a.k - b.k);
+  return {
+    selKByK: rows.map(({ iteration, k }) => ({
+      iteration,
+      k,
+      mean: mean(
+        tasks.flatMap((t) => {
+          const p = t.byK?.find((x) => x.iteration === iteration && x.k === k);
+          return p ? [p.passRate] : t.error ? [0] : [];
+        }),
+      ),
+    })),
   };
 }
 
@@ -309,6 +332,11 @@ export function renderScalingReport(r: ScalingReport): string {
     lines.push('| N | draws per task | Final | pass@1 | pass@N (oracle) |', '|---|---|---|---|---|');
     for (const x of r.finalByN)
       lines.push(`| ${x.n} | ${x.draws} | ${pct(x.final)} | ${pct(x.pass1)} | ${pct(x.passN)} |`);
+  }
+  if (r.selKByK) {
+    lines.push('', 'Sel-K against K (each iteration narrowed to K again, no new rollouts):', '');
+    lines.push('| iteration | K | pass rate of the K kept |', '|---|---|---|');
+    for (const x of r.selKByK) lines.push(`| ${x.iteration} | ${x.k} | ${pct(x.mean)} |`);
   }
   lines.push(
     '',

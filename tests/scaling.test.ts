@@ -268,12 +268,18 @@ describe('select', () => {
       judgeInput: 'summaries',
       sizes: [1, 4],
       repeats: 3,
+      ks: [1, 2],
     });
     expect(agentCalls()).toBe(before);
     const [one, four] = c.finalByN!;
     expect(one).toMatchObject({ n: 1, draws: 3 });
     expect(one!.final).toBe(one!.pass1); // one rollout drawn: the pick is that rollout
     expect(four).toMatchObject({ n: 4, draws: 3, final: 1, passN: 1, pass1: 0.25 });
+    // Sel-K against K: the one solver kept at K = 1, and half of what is kept at K = 2.
+    expect(c.selKByK).toEqual([
+      { iteration: 0, k: 1, mean: 1 },
+      { iteration: 0, k: 2, mean: 0.5 },
+    ]);
     expect(readFileSync(selectionFolder(runDir, 'sel-c').table, 'utf8')).toMatch(
       /\| 4 \| 3 \| 100\.0% \| 25\.0% \| 100\.0% \|/,
     );

@@ -158,4 +158,20 @@ describe('scaling report', () => {
     const t = scalingReport([taskA], { agent: u(100), summary: u(10), judge: u(1) });
     expect(renderScalingReport(t)).toMatch(/tokens by stage: agent 100 in, 100 out/);
   });
+
+  it('Sel-K against K over every task, a failed task counting as 0', () => {
+    const withK: TaskScalingResult = {
+      ...taskA,
+      byK: [
+        { iteration: 0, k: 1, selected: ['r1'], passRate: 1 },
+        { iteration: 0, k: 2, selected: ['r1', 'r2'], passRate: 0.5 },
+      ],
+    };
+    const k = scalingReport([withK, failed]);
+    expect(k.selKByK).toEqual([
+      { iteration: 0, k: 1, mean: 0.5 },
+      { iteration: 0, k: 2, mean: 0.25 },
+    ]);
+    expect(renderScalingReport(k)).toMatch(/Sel-K against K[\s\S]*\| 0 \| 2 \| 25\.0% \|/);
+  });
 });

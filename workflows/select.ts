@@ -6,7 +6,15 @@
 import { executeChild, patched, proxyActivities } from '@temporalio/workflow';
 import type { ModelActivities, RecordActivities } from '../activities';
 import { addCost } from '../core/model';
-import { curvePoint, judgedCandidates, subsample, type CurvePoint, type TaskScalingResult } from '../core/pdr';
+import {
+  curvePoint,
+  judgedCandidates,
+  kPoint,
+  subsample,
+  type CurvePoint,
+  type KPoint,
+  type TaskScalingResult,
+} from '../core/pdr';
 import type { ScalingReport } from '../core/scalingReport';
 import type { JudgeInput, ModelRetry } from '../core/settings';
 import type { TaskRef } from '../core/task';
@@ -23,6 +31,8 @@ export interface SelectSpec {
   /** Scaling curve: population sizes to sub-sample from the last iteration, and draws per size. */
   sizes?: number[];
   repeats?: number;
+  /** Sel-K against K: each iteration's rollouts narrowed to each of these K, without new rollouts. */
+  ks?: number[];
 }
 
 export interface SelectRunInput {
@@ -140,12 +150,26 @@ export async function selectTask(input: SelectRunInput & { task: TaskRef }): Pro
     }),
   );
 
+  // Sel-K against K: every iteration's population narrowed to each K (the run's own K plays the
+  // run's own bracket again), so the K carried forward can be chosen without new rollouts.
+  const selections = iterations.flatMap((it) =>
+    (spec.ks ?? []).flatMap((k) => (k < it.rollouts.length ? [{ it, k }] : [])),
+  );
+  const byK = await Promise.all(
+    selections.map(async ({ it, k }): Promise<KPoint> => {
+      const { candidates } = judgedCandidates(it.rollouts, task.grading);
+      const bracket = await play({ id: `it${it.iteration}-select-${k}`, selectId: input.selectId }, candidates, k);
+      return kPoint(it, k, bracket.winners);
+    }),
+  );
+
   const result: TaskScalingResult = {
     taskId: task.id,
     iterations,
     final: iterations.at(-1)?.selected[0],
     cost,
     ...(curve.length ? { curve } : {}),
+    ...(byK.length ? { byK } : {}),
   };
   await record.recordSelection.executeWithOptions({ summary: `final pick: ${result.final ?? 'none'}` }, [
     { runDir: input.runDir, selectId: input.selectId, result },
