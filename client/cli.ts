@@ -42,6 +42,26 @@ const atLeast = (min: number) => (v: string) => {
   return n;
 };
 
+/** The datasets argument and how tasks are chosen from them, for validate and run. */
+function withDatasetOptions(cmd: Command): Command {
+  return cmd
+    .argument(
+      '<datasets...>',
+      'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl/.parquet)',
+    )
+    .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
+    .option('--filter <regex>', 'only task ids matching this regular expression')
+    .option(
+      '--strict',
+      'refuse the whole dataset when any task is unsupported or malformed (default: run the others, list those)',
+    )
+    .option(
+      '--timeout-multiplier <x>',
+      "multiplies every task's agent, verifier and build timeouts (Harbor's option)",
+      positiveNumber,
+    );
+}
+
 /** The method's options (strategy, N, T, K, G, V, context, judge input, seed), for run and schedule create. */
 function withMethodOptions(cmd: Command): Command {
   return cmd
@@ -87,24 +107,14 @@ const program = new Command()
 
 const config = () => loadConfig(program.opts<{ config?: string }>().config);
 
-program
-  .command('validate')
-  .description(
-    "run each task's reference solution (oracle) and a do-nothing agent (null) through the hidden tests; a task is valid when the oracle passes and the null attempt fails",
-  )
-  .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)')
+withDatasetOptions(
+  program
+    .command('validate')
+    .description(
+      "run each task's reference solution (oracle) and a do-nothing agent (null) through the hidden tests; a task is valid when the oracle passes and the null attempt fails",
+    ),
+)
   .option('--run-id <id>', 'run id (default: validate-<timestamp>); an existing run id attaches to that run')
-  .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
-  .option('--filter <regex>', 'only task ids matching this regular expression')
-  .option(
-    '--strict',
-    'refuse the whole dataset when any task is unsupported or malformed (default: run the others, list those)',
-  )
-  .option(
-    '--timeout-multiplier <x>',
-    "multiplies every task's agent, verifier and build timeouts (Harbor's option)",
-    positiveNumber,
-  )
   .option('--concurrency <n>', 'tasks validated at once (default: validate.concurrency from config)', positiveInt)
   .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
@@ -114,26 +124,16 @@ program
     process.exitCode = code;
   });
 
-withMethodOptions(
-  program
-    .command('run')
-    .description(
-      'run the agent on every task (strategy sample: N independent rollouts per task), each rollout evaluated with the hidden tests; the same --run-id continues a run',
-    )
-    .argument('<datasets...>', 'task folders, folders of task folders, or SWE-bench instance files (.json/.jsonl)'),
+withDatasetOptions(
+  withMethodOptions(
+    program
+      .command('run')
+      .description(
+        'run the agent on every task (strategy sample: N independent rollouts per task), each rollout evaluated with the hidden tests; the same --run-id continues a run',
+      ),
+  ),
 )
   .option('--run-id <id>', 'run id (default: run-<timestamp>); an existing id attaches to or continues that run')
-  .option('--instances <ids>', 'only these task ids (comma-separated SWE-bench instance ids)')
-  .option('--filter <regex>', 'only task ids matching this regular expression')
-  .option(
-    '--strict',
-    'refuse the whole dataset when any task is unsupported or malformed (default: run the others, list those)',
-  )
-  .option(
-    '--timeout-multiplier <x>',
-    "multiplies every task's agent, verifier and build timeouts (Harbor's option)",
-    positiveNumber,
-  )
   .option('--concurrency <n>', 'tasks in flight (default: run.taskConcurrency from config)', positiveInt)
   .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
