@@ -9,7 +9,7 @@ import { renderRunReport, type RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
 import { describeSettings, runSettings, type RunSettings, type SettingsOptions } from '../core/settings';
 import { taskRef, type Task } from '../core/task';
-import { loadDatasets, type TaskSelection } from '../datasets';
+import type { TaskSelection } from '../datasets';
 import { loadRunDataset, readJson, writeJson } from '../runtime/artifacts';
 import { rejectedVerdict } from '../core/validation';
 import { writeRunRecord } from '../runtime/runRecord';
@@ -96,13 +96,15 @@ export function runExitCode(report: RunReport, skipped = false): number {
 
 /** The tasks a continued run was started with must be the ones asked for now. */
 async function assertSameDataset(
+  config: Config,
   stored: Task[],
   datasets: string[],
-  selection: TaskSelection,
+  selection: Pick<RunOptions, 'instances' | 'filter' | 'strict'>,
   runId: string,
 ): Promise<void> {
   if (!datasets.length) return;
-  const asked = (await loadDatasets(datasets, selection)).map((t) => t.id).sort();
+  // As the run loaded them: a partial dataset's skipped tasks are not among the stored ones.
+  const asked = (await loadForValidation(config, datasets, selection)).tasks.map((t) => t.id).sort();
   const had = stored.map((t) => t.id).sort();
   if (asked.join('\n') !== had.join('\n')) {
     throw new UsageError(
@@ -144,7 +146,7 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
     const tasks = loaded ? loaded.tasks : loadRunDataset(folder.root);
     for (const r of loaded?.rejected ?? []) console.error(`not run: ${r.id} (${r.kind}): ${r.reasons.join('; ')}`);
     if (loaded?.rejected.length) writeJson(folder.rejected, loaded.rejected.map(rejectedVerdict));
-    if (resumed) await assertSameDataset(tasks, datasets, opts, runId);
+    if (resumed) await assertSameDataset(config, tasks, datasets, opts, runId);
     const settings = resumed ? readJson<{ settings: RunSettings }>(folder.run).settings : runSettings(config, opts);
     const { handle } = await startRun(config, server, client, {
       runId,
