@@ -96,19 +96,8 @@ export function parseLogPytestV2(log: string): StatusMap {
 }
 
 /** parse_log_matplotlib: pytest's, with MouseButton enum names written as their numbers. */
-export function parseLogMatplotlib(log: string): StatusMap {
-  const map: StatusMap = new Map();
-  for (let line of log.split('\n')) {
-    line = line.replaceAll('MouseButton.LEFT', '1').replaceAll('MouseButton.RIGHT', '3');
-    if (!startsWithStatus(line)) continue;
-    if (line.startsWith('FAILED')) line = line.replaceAll(' - ', ' ');
-    const parts = pySplit(line);
-    if (parts.length <= 1) continue;
-    if (isSkipSummary(parts[0]!, parts[1]!)) continue;
-    map.set(parts[1]!, parts[0]!);
-  }
-  return map;
-}
+export const parseLogMatplotlib = (log: string): StatusMap =>
+  parseLogPytest(log.replaceAll('MouseButton.LEFT', '1').replaceAll('MouseButton.RIGHT', '3'));
 
 /** parse_log_seaborn: FAILED and PASSED only, in either word order. */
 export function parseLogSeaborn(log: string): StatusMap {
