@@ -278,6 +278,13 @@ const money = (x: number | null) => (x === null ? 'unknown' : `$${x.toFixed(4)}`
 const tokens = (u: Usage) =>
   `${u.inputTokens} in, ${u.outputTokens} out, ${u.cacheReadTokens} cache read, ${u.cacheWriteTokens} cache write`;
 
+/** A titled markdown table, when it has rows. */
+function table(lines: string[], title: string, header: string[], rows: (string | number)[][]): void {
+  if (!rows.length) return;
+  lines.push('', title, '', `| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
+  for (const row of rows) lines.push(`| ${row.join(' | ')} |`);
+}
+
 export function renderScalingReport(r: ScalingReport): string {
   const s = r.selection;
   const headline = r.finalIsSelection
@@ -309,35 +316,40 @@ export function renderScalingReport(r: ScalingReport): string {
     `judge accuracy in mixed groups (a passing and a failing rollout): ${accuracy(r.judgeAccuracy)}`,
     `selection: ${s.groups} groups, ${s.votes} votes, ${s.abstentions} abstentions, ${s.ties} ties (${s.tiesByExtraVote} settled by the extra vote, ${s.tiesByRandom} by a seeded random pick), ${s.groupsWithoutValidVote} groups decided without any valid vote, ${s.winnersByBye} selected on a bye`,
   ];
-  const rounds = r.iterations.filter((it) => it.rounds.length);
-  if (rounds.length) {
-    lines.push('', 'How selection sharpens (pass rate of the candidates left after each round):', '');
-    lines.push('| iteration | round | judge accuracy | survivors | survivors passing |', '|---|---|---|---|---|');
-    for (const it of rounds)
-      for (const x of it.rounds)
-        lines.push(
-          `| ${it.iteration} | ${x.round} | ${accuracy(x.judgeAccuracy)} | ${x.survivors} | ${pctOrDash(x.survivorPassRate)} |`,
-        );
-  }
-  const buckets = r.iterations.filter((it) => it.contextBuckets.length);
-  if (buckets.length) {
-    lines.push('', 'pass@1 by how many of the summaries a rollout was given came from passing rollouts:', '');
-    lines.push('| iteration | passing / given | rollouts | pass@1 |', '|---|---|---|---|');
-    for (const it of buckets)
-      for (const b of it.contextBuckets)
-        lines.push(`| ${it.iteration} | ${b.passingContexts}/${b.contexts} | ${b.rollouts} | ${pct(b.pass1)} |`);
-  }
-  if (r.finalByN) {
-    lines.push('', 'Final against N (sub-samples of the stored last iteration, no new rollouts):', '');
-    lines.push('| N | draws per task | Final | pass@1 | pass@N (oracle) |', '|---|---|---|---|---|');
-    for (const x of r.finalByN)
-      lines.push(`| ${x.n} | ${x.draws} | ${pct(x.final)} | ${pct(x.pass1)} | ${pct(x.passN)} |`);
-  }
-  if (r.selKByK) {
-    lines.push('', 'Sel-K against K (each iteration narrowed to K again, no new rollouts):', '');
-    lines.push('| iteration | K | pass rate of the K kept |', '|---|---|---|');
-    for (const x of r.selKByK) lines.push(`| ${x.iteration} | ${x.k} | ${pct(x.mean)} |`);
-  }
+  table(
+    lines,
+    'How selection sharpens (pass rate of the candidates left after each round):',
+    ['iteration', 'round', 'judge accuracy', 'survivors', 'survivors passing'],
+    r.iterations.flatMap((it) =>
+      it.rounds.map((x) => [
+        it.iteration,
+        x.round,
+        accuracy(x.judgeAccuracy),
+        x.survivors,
+        pctOrDash(x.survivorPassRate),
+      ]),
+    ),
+  );
+  table(
+    lines,
+    'pass@1 by how many of the summaries a rollout was given came from passing rollouts:',
+    ['iteration', 'passing / given', 'rollouts', 'pass@1'],
+    r.iterations.flatMap((it) =>
+      it.contextBuckets.map((b) => [it.iteration, `${b.passingContexts}/${b.contexts}`, b.rollouts, pct(b.pass1)]),
+    ),
+  );
+  table(
+    lines,
+    'Final against N (sub-samples of the stored last iteration, no new rollouts):',
+    ['N', 'draws per task', 'Final', 'pass@1', 'pass@N (oracle)'],
+    (r.finalByN ?? []).map((x) => [x.n, x.draws, pct(x.final), pct(x.pass1), pct(x.passN)]),
+  );
+  table(
+    lines,
+    'Sel-K against K (each iteration narrowed to K again, no new rollouts):',
+    ['iteration', 'K', 'pass rate of the K kept'],
+    (r.selKByK ?? []).map((x) => [x.iteration, x.k, pct(x.mean)]),
+  );
   lines.push(
     '',
     `cost by stage: agent ${money(r.cost.agent)}, summaries ${money(r.cost.summary)}, judge ${money(r.cost.judge)}`,
