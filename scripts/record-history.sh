@@ -8,3 +8,4 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cli=${TEMPORAL_CLI_PATH:-$(command -v temporal || echo "$root/.agentscale/tools/temporal")}
 "$cli" workflow show --workflow-id "$1" --address "${3:-${TEMPORAL_ADDRESS:-127.0.0.1:7233}}" --output json >"$2"
 echo "$2: $(grep -c '"eventId"' "$2") events"
+echo "if the workflow reads its own id (scheduledRun does), add \"$(basename "$2")\": \"$1\" to tests/histories/workflow-ids.json"
