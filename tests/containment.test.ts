@@ -107,7 +107,7 @@ describe('hostile oracles', () => {
       };
       const tasks = await loadDatasets([
         path.join(FIXTURES, 'harbor', 'disk-hog-oracle'),
-        path.join(FIXTURES, 'harbor', 'bomb-oracle'),
+        path.join(FIXTURES, 'terminal-bench', 'bomb-oracle'),
       ]);
       const runId = `hostile-oracles-${Date.now()}`;
       const handle = await startValidation(config, server, await testClient(config), tasks, runId, 2);

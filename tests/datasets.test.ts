@@ -186,13 +186,7 @@ describe('shipped examples', () => {
 
   it('loads the evaluation fixtures', async () => {
     const harbor = byId(await loadDataset(path.join(FX, 'harbor')));
-    expect(Object.keys(harbor).sort()).toEqual([
-      'bomb-oracle',
-      'broken-oracle',
-      'disk-hog-oracle',
-      'reward-json',
-      'slow-oracle',
-    ]);
+    expect(Object.keys(harbor).sort()).toEqual(['broken-oracle', 'disk-hog-oracle', 'reward-json', 'slow-oracle']);
     expect(harbor['reward-json']!.verifierEnv).toEqual({ STYLE_SCORE: '0.5' });
     const tb = await loadDataset(path.join(FX, 'terminal-bench', 'null-passes'));
     expect(tb.map((t) => t.id)).toEqual(['null-passes']);
