@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Client, WorkflowNotFoundError, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Config } from '../core/config';
+import { addCost } from '../core/model';
 import { SA } from '../core/searchAttributes';
 import { readIfExists, readJson } from '../runtime/artifacts';
 import { runDirOf, runFolder } from '../runtime/runFolder';
@@ -120,10 +121,7 @@ export async function progressOf(
     )
   ).filter((x) => x !== undefined);
   const done = p.rolloutsDone + inFlight.reduce((a, t) => a + t.rolloutsDone, 0);
-  const cost = [p.costUsd, ...inFlight.map((t) => t.costUsd)].reduce<number | null>(
-    (a, b) => (a === null || b === null ? null : a + b),
-    0,
-  );
+  const cost = [p.costUsd, ...inFlight.map((t) => t.costUsd)].reduce<number | null>(addCost, 0);
   return {
     ...base,
     tasks: p.tasks,
