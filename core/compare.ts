@@ -2,7 +2,7 @@
 // fails, and how pass@1 and cost moved. A task counts as *solved* when its answer passed: the
 // final pick of rtv / pdr, or (sample) at least half of its rollouts. Each scheduled run is
 // compared with the previous run of its schedule; `agentscale compare` does it for any two.
-import type { RunReport, TaskReport } from './report';
+import { totalCost, type RunReport, type TaskReport } from './report';
 
 export interface RunComparison {
   previous: string;
@@ -25,12 +25,6 @@ export const taskSolved = (t: TaskReport) => (t.final !== undefined ? t.final : 
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
-/** Every stage's dollars; a stage whose cost is unknown adds nothing (the report says so). */
-export const totalCost = (r: RunReport) =>
-  r.scaling
-    ? [r.scaling.cost.agent, r.scaling.cost.summary, r.scaling.cost.judge].reduce<number>((a, b) => a + (b ?? 0), 0)
-    : r.costUsd;
-
 export function compareRuns(previous: RunReport, current: RunReport): RunComparison {
   const before = new Map(previous.perTask.map((t) => [t.taskId, t]));
   const after = new Map(current.perTask.map((t) => [t.taskId, t]));
@@ -44,7 +38,8 @@ export function compareRuns(previous: RunReport, current: RunReport): RunCompari
     previous: mean(shared.map((id) => (taskSolved(pair(id)[0]) ? 1 : 0))),
     current: mean(shared.map((id) => (taskSolved(pair(id)[1]) ? 1 : 0))),
   };
-  const cost = { previous: totalCost(previous), current: totalCost(current) };
+  // An unknown cost (a model without a price) compares as 0; the reports say it is unknown.
+  const cost = { previous: totalCost(previous) ?? 0, current: totalCost(current) ?? 0 };
   return {
     previous: previous.runId,
     current: current.runId,

@@ -1,6 +1,7 @@
 // What a run reports: per task and overall, the mean pass@1 over rollouts, pass@N (any rollout
 // passed), cost, steps and exit statuses. Pure, so the report activity, the CLI and tests agree.
 import type { ExitStatus } from './agent';
+import { addCost } from './model';
 import type { RolloutResult } from './rollout';
 import { renderScalingReport, type ScalingReport } from './scalingReport';
 
@@ -39,6 +40,14 @@ export interface RunReport extends Totals {
   /** rtv / pdr: the paper's table. */
   scaling?: ScalingReport;
 }
+
+/** Every stage's dollars (agent, and summaries and judge where there were any); null when a price is missing. */
+export const totalCost = (r: RunReport): number | null =>
+  r.scaling
+    ? [r.scaling.cost.agent, r.scaling.cost.summary, r.scaling.cost.judge].reduce<number | null>(addCost, 0)
+    : r.costUnknown
+      ? null
+      : r.costUsd;
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
@@ -96,6 +105,13 @@ const statuses = (s: Partial<Record<ExitStatus, number>>) =>
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
 
+/** The headline's cost: every stage's, the agent's alone when there are no other stages. */
+function headlineCost(r: RunReport): string {
+  if (!r.scaling) return usd(r.costUsd, r.costUnknown);
+  const total = totalCost(r);
+  return `${total === null ? 'unknown (a model has no price)' : `$${total.toFixed(4)}`} (all stages; agent ${usd(r.costUsd, r.costUnknown)})`;
+}
+
 export function renderRunReport(r: RunReport): string {
   const rows = r.perTask.map(
     (t) =>
@@ -108,7 +124,7 @@ export function renderRunReport(r: RunReport): string {
     ...(r.note ? [`> ${r.note}`, ''] : []),
     `strategy ${r.strategy}, model ${r.model}: ${r.tasks} tasks, ${r.rollouts} rollouts`,
     '',
-    `**pass@1 ${pct(r.pass1)}**, pass@N ${pct(r.passN)}, mean steps ${r.meanSteps.toFixed(1)}, cost ${usd(r.costUsd, r.costUnknown)}`,
+    `**pass@1 ${pct(r.pass1)}**, pass@N ${pct(r.passN)}, mean steps ${r.meanSteps.toFixed(1)}, cost ${headlineCost(r)}`,
     `exit statuses: ${statuses(r.exitStatuses)}${r.evalErrors ? `; evaluation errors: ${r.evalErrors}` : ''}`,
     ...(failed.length ? [`**${failed.length} of ${r.tasks} tasks could not run**; they count as unsolved.`] : []),
     '',

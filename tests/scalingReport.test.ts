@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { IterationOutcome, TaskScalingResult } from '../core/pdr';
 import type { RolloutResult } from '../core/rollout';
+import { renderRunReport, runReport, totalCost } from '../core/report';
 import { renderScalingReport, scalingReport } from '../core/scalingReport';
 import type { Bracket, BracketGroup } from '../core/tournament';
 
@@ -173,5 +174,15 @@ describe('scaling report', () => {
       { iteration: 0, k: 2, mean: 0.25 },
     ]);
     expect(renderScalingReport(k)).toMatch(/Sel-K against K[\s\S]*\| 0 \| 2 \| 25\.0% \|/);
+  });
+
+  it("the run's headline cost is every stage's", () => {
+    const run = runReport(
+      { runId: 'x', strategy: 'pdr', model: 'm' },
+      new Map([['a', taskA.iterations.flatMap((it) => it.rollouts)]]),
+    );
+    run.scaling = scalingReport([taskA]);
+    expect(totalCost(run)).toBeCloseTo(0.8 + 0.08 + 0.2);
+    expect(renderRunReport(run)).toMatch(/cost \$1\.0800 \(all stages; agent \$0\.8000\)/);
   });
 });
