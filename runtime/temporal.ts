@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import net from 'node:net';
 import path from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { Config } from '../core/config';
 import { SEARCH_ATTRIBUTE_TYPES } from '../core/searchAttributes';
@@ -115,12 +116,23 @@ const searchAttributeArgs = () =>
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<boolean> {
   try {
     const have = await connection.operatorService.listSearchAttributes({ namespace });
-    const missing = Object.entries(SEARCH_ATTRIBUTE_TYPES).filter(([n]) => !(n in (have.customAttributes ?? {})));
+    const types = proto.temporal.api.enums.v1.IndexedValueType;
+    const typeOf = (t: string) => (t === 'Int' ? types.INDEXED_VALUE_TYPE_INT : types.INDEXED_VALUE_TYPE_KEYWORD);
+    const present = have.customAttributes ?? {};
+    // Registered with another type by an earlier version: filters on it may not work as documented.
+    for (const [n, t] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) {
+      if (n in present && present[n] !== typeOf(t)) {
+        log.warn(
+          { attribute: n, want: t },
+          `search attribute ${n} has another type on this server; remove it (temporal operator search-attribute remove --name ${n}) and it is registered again`,
+        );
+      }
+    }
+    const missing = Object.entries(SEARCH_ATTRIBUTE_TYPES).filter(([n]) => !(n in present));
     if (missing.length === 0) return true;
-    // 1 = Keyword, 2 = Int in temporal.api.enums.v1.IndexedValueType.
     await connection.operatorService.addSearchAttributes({
       namespace,
-      searchAttributes: Object.fromEntries(missing.map(([n, t]) => [n, t === 'Int' ? 2 : 1])),
+      searchAttributes: Object.fromEntries(missing.map(([n, t]) => [n, typeOf(t)])),
     });
     return true;
   } catch (e) {
