@@ -40,17 +40,22 @@ const endsWithStatus = (line: string) => TEST_STATUSES.some((s) => line.endsWith
 /** pytest's `SKIPPED [N] path:line: reason` summary line, where `[N]` is not a test (5.x rule). */
 const isSkipSummary = (status: string, name: string) => status === 'SKIPPED' && /^\[\d+\]$/u.test(name);
 
-/** parse_log_pytest: `STATUS id` lines; the id ends at the first whitespace. */
-export function parseLogPytest(log: string): StatusMap {
-  const map: StatusMap = new Map();
+/** pytest's `STATUS id` result lines as [status, id], the id cut at the first whitespace. */
+function* pytestResults(log: string): Generator<[status: string, id: string]> {
   for (let line of log.split('\n')) {
     if (!startsWithStatus(line)) continue;
     if (line.startsWith('FAILED')) line = line.replaceAll(' - ', ' ');
     const parts = pySplit(line);
     if (parts.length <= 1) continue;
     if (isSkipSummary(parts[0]!, parts[1]!)) continue;
-    map.set(parts[1]!, parts[0]!);
+    yield [parts[0]!, parts[1]!];
   }
+}
+
+/** parse_log_pytest: `STATUS id` lines; the id ends at the first whitespace. */
+export function parseLogPytest(log: string): StatusMap {
+  const map: StatusMap = new Map();
+  for (const [status, id] of pytestResults(log)) map.set(id, status);
   return map;
 }
 
@@ -58,20 +63,15 @@ export function parseLogPytest(log: string): StatusMap {
 export function parseLogPytestOptions(log: string): StatusMap {
   const option = /([^\n]*?)\[([^\n]*)\]/u; // Python's `.`: anything but \n
   const map: StatusMap = new Map();
-  for (let line of log.split('\n')) {
-    if (!startsWithStatus(line)) continue;
-    if (line.startsWith('FAILED')) line = line.replaceAll(' - ', ' ');
-    const parts = pySplit(line);
-    if (parts.length <= 1) continue;
-    if (isSkipSummary(parts[0]!, parts[1]!)) continue;
-    const m = option.exec(parts[1]!);
-    let name = parts[1]!;
+  for (const [status, id] of pytestResults(log)) {
+    const m = option.exec(id);
+    let name = id;
     if (m) {
       let opt = m[2]!;
       if (opt.startsWith('/') && !opt.startsWith('//') && !opt.includes('*')) opt = `/${opt.split('/').at(-1)!}`;
       name = `${m[1]!}[${opt}]`;
     }
-    map.set(name, parts[0]!);
+    map.set(name, status);
   }
   return map;
 }
