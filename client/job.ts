@@ -1,11 +1,6 @@
 // What every long CLI job shares: a server and a client, a workflow started or attached to by
 // run id, a worker in-process unless told otherwise, progress lines while it runs.
-import {
-  Client,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { Config } from '../core/config';
 import { clientConnection, ensureServer, type ServerHandle } from '../runtime/temporal';
@@ -29,16 +24,6 @@ export async function withClient<T>(
   } finally {
     await connection.close();
     await server.dispose?.();
-  }
-}
-
-/** RUNNING, COMPLETED, FAILED, ... or undefined when no workflow has this id. */
-export async function workflowStatus(client: Client, workflowId: string): Promise<string | undefined> {
-  try {
-    return (await client.workflow.getHandle(workflowId).describe()).status.name;
-  } catch (e) {
-    if (e instanceof WorkflowNotFoundError) return undefined;
-    throw e;
   }
 }
 

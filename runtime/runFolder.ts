@@ -36,7 +36,6 @@ export function runFolder(runDir: string) {
     selection: (selectId: string) => selectionFolder(runDir, selectId),
   };
 }
-export type RunFolder = ReturnType<typeof runFolder>;
 
 export function taskFolder(runDir: string, taskId: string) {
   const dir = path.join(runDir, 'tasks', taskDirName(taskId));
