@@ -58,7 +58,7 @@ export function createScheduleActivities(config: Config) {
       if (!previous) return undefined;
       const folder = runFolder(input.runDir);
       const current = readJson<RunReport & { comparison?: RunComparison }>(folder.results);
-      const comparison = compareRuns(previous, current);
+      const comparison = compareRuns(previous, current, { level: config.report.regressionLevel });
       writeJson(folder.results, { ...current, comparison });
       const table = readTextIfExists(folder.table) ?? '';
       if (!table.includes(`## Compared with ${comparison.previous}`)) {

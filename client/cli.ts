@@ -36,6 +36,12 @@ const positiveNumber = (v: string) => {
   return n;
 };
 
+const probability = (v: string) => {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('expected a number between 0 and 1');
+  return n;
+};
+
 const atLeast = (min: number) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer of at least ${min}`);
@@ -219,11 +225,14 @@ for (const [action, what] of [
 
 program
   .command('compare')
-  .description('two finished runs on the tasks both ran: newly passing and failing tasks, pass rate and cost change')
+  .description(
+    'two finished runs on the tasks both ran: newly passing and failing tasks, pass rate and cost change, and whether the change is significant (exact McNemar)',
+  )
   .argument('<previous>', 'the earlier run id')
   .argument('<current>', 'the later run id')
+  .option('--level <p>', 'significance level of the verdict (default: report.regressionLevel, 0.05)', probability)
   .option('--json', 'print as JSON')
-  .action((previous: string, current: string, opts: { json?: boolean }) => {
+  .action((previous: string, current: string, opts: { json?: boolean; level?: number }) => {
     process.exitCode = compareCommand(config(), previous, current, opts);
   });
 

@@ -184,13 +184,18 @@ export function scheduleCommand(
   });
 }
 
-export function compareCommand(config: Config, previous: string, current: string, opts: { json?: boolean }): number {
+export function compareCommand(
+  config: Config,
+  previous: string,
+  current: string,
+  opts: { json?: boolean; level?: number },
+): number {
   const report = (runId: string) => {
     const file = runFolder(runDirOf(config, runId)).results;
     if (!existsSync(file)) throw new UsageError(`run ${runId} has no report (${file})`);
     return readJson<RunReport>(file);
   };
-  const c = compareRuns(report(previous), report(current));
+  const c = compareRuns(report(previous), report(current), { level: opts.level ?? config.report.regressionLevel });
   if (opts.json) printJson(c);
   else console.log(renderComparison(c));
   return EXIT.ok;

@@ -2,7 +2,16 @@
 // fails, and how pass@1 and cost moved. A task counts as *solved* when its answer passed: the
 // final pick of rtv / pdr, or (sample) at least half of its rollouts. Each scheduled run is
 // compared with the previous run of its schedule; `agentscale compare` does it for any two.
+// Whether a change is real or noise: the paired difference of the solved share with its bootstrap
+// interval, and an exact McNemar test on the tasks whose verdict changed.
 import { totalCost, type RunReport, type TaskReport } from './report';
+import {
+  DEFAULT_BOOTSTRAP,
+  formatInterval,
+  pairedComparison,
+  type BootstrapSettings,
+  type Interval,
+} from './statistics';
 
 export interface RunComparison {
   previous: string;
@@ -19,13 +28,33 @@ export interface RunComparison {
   solved: { previous: number; current: number; change: number };
   /** Total dollars of each run (agent, and summaries and judge where there were any). */
   costUsd: { previous: number; current: number; change: number };
+  /** Absent in comparisons written before it existed. */
+  significance?: Significance;
+}
+
+export interface Significance {
+  /** Current minus previous solved share, paired over the shared tasks, with its interval. */
+  difference: Interval | null;
+  /** Exact two-sided McNemar p-value on the tasks whose verdict changed. */
+  pValue: number;
+  /** The level a change must reach to count (the configured `report.regressionLevel`). */
+  level: number;
+  verdict: 'regression' | 'improvement' | 'no significant change';
+  test: string;
+  bootstrap: BootstrapSettings;
 }
 
 export const taskSolved = (t: TaskReport) => (t.final !== undefined ? t.final : t.rollouts > 0 && t.pass1 >= 0.5);
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
-export function compareRuns(previous: RunReport, current: RunReport): RunComparison {
+export function compareRuns(
+  previous: RunReport,
+  current: RunReport,
+  options: { level?: number; bootstrap?: BootstrapSettings } = {},
+): RunComparison {
+  const level = options.level ?? 0.05;
+  const bootstrap = options.bootstrap ?? DEFAULT_BOOTSTRAP;
   const before = new Map(previous.perTask.map((t) => [t.taskId, t]));
   const after = new Map(current.perTask.map((t) => [t.taskId, t]));
   const shared = [...after.keys()].filter((id) => before.has(id)).sort();
@@ -40,6 +69,17 @@ export function compareRuns(previous: RunReport, current: RunReport): RunCompari
   };
   // An unknown cost (a model without a price) compares as 0; the reports say it is unknown.
   const cost = { previous: totalCost(previous) ?? 0, current: totalCost(current) ?? 0 };
+  const paired = pairedComparison(
+    shared.map((id) => {
+      const [b, a] = pair(id);
+      const before = taskSolved(b);
+      const now = taskSolved(a);
+      return { before, now, rateBefore: before ? 1 : 0, rateNow: now ? 1 : 0 };
+    }),
+    bootstrap,
+  );
+  const change = solved.current - solved.previous;
+  const significant = paired.pValue < level;
   return {
     previous: previous.runId,
     current: current.runId,
@@ -51,12 +91,26 @@ export function compareRuns(previous: RunReport, current: RunReport): RunCompari
     pass1: { ...pass1, change: pass1.current - pass1.previous },
     solved: { ...solved, change: solved.current - solved.previous },
     costUsd: { ...cost, change: cost.current - cost.previous },
+    significance: {
+      difference: paired.difference,
+      pValue: paired.pValue,
+      level,
+      verdict: !significant ? 'no significant change' : change < 0 ? 'regression' : 'improvement',
+      test: `exact McNemar, two-sided, on ${paired.onlyBefore + paired.onlyNow} changed verdicts: ${paired.onlyNow} newly passing, ${paired.onlyBefore} newly failing`,
+      bootstrap,
+    },
   };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const signed = (x: number, f: (v: number) => string) => `${x > 0 ? '+' : x < 0 ? '-' : '±'}${f(Math.abs(x))}`;
 const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
+
+function renderSignificance(s: Significance): string {
+  const diff = formatInterval(s.difference, (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} pts`);
+  const verdict = s.verdict === 'no significant change' ? s.verdict : `**${s.verdict}**`;
+  return `${verdict} at level ${s.level}: p = ${s.pValue < 0.001 ? s.pValue.toExponential(2) : s.pValue.toPrecision(3)} (${s.test}); solved difference ${diff} (${Math.round(100 * s.bootstrap.level)}% paired bootstrap over tasks)`;
+}
 
 export function renderComparison(c: RunComparison): string {
   return [
@@ -66,6 +120,7 @@ export function renderComparison(c: RunComparison): string {
       `pass@1 ${pct(c.pass1.previous)} -> ${pct(c.pass1.current)} (${signed(c.pass1.change, pct)}), ` +
       `cost $${c.costUsd.previous.toFixed(4)} -> $${c.costUsd.current.toFixed(4)} (${signed(c.costUsd.change, (v) => `$${v.toFixed(4)}`)})`,
     '',
+    ...(c.significance ? [renderSignificance(c.significance), ''] : []),
     `- newly passing (${c.newlyPassing.length}): ${list(c.newlyPassing)}`,
     `- newly failing (${c.newlyFailing.length}): ${list(c.newlyFailing)}`,
     ...(c.onlyInPrevious.length ? [`- only in ${c.previous}: ${list(c.onlyInPrevious)}`] : []),

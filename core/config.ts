@@ -198,6 +198,13 @@ export const ConfigSchema = z.object({
       baseImages: z.record(z.string(), z.string()).default({}),
     })
     .prefault({}),
+  /** The statistics behind every interval and every run-to-run verdict (core/statistics.ts). */
+  report: z
+    .object({
+      /** A scheduled run (or `compare`) calls a change a regression or an improvement only below this p-value. */
+      regressionLevel: z.number().gt(0).lt(1).default(0.05),
+    })
+    .prefault({}),
   swebench: z
     .object({
       /** Keyed by the instance's `repo` (owner/name). */

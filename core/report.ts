@@ -4,6 +4,14 @@ import type { ExitStatus } from './agent';
 import { addCost } from './model';
 import type { RolloutResult } from './rollout';
 import { renderScalingReport, type ScalingReport } from './scalingReport';
+import {
+  DEFAULT_BOOTSTRAP,
+  formatInterval,
+  meanInterval,
+  passAtKCurve,
+  type BootstrapSettings,
+  type Interval,
+} from './statistics';
 
 /** What a task's line and the run's headline both report. */
 interface Totals {
@@ -39,6 +47,15 @@ export interface RunReport extends Totals {
   perTask: TaskReport[];
   /** rtv / pdr: the paper's table. */
   scaling?: ScalingReport;
+  /** Intervals of the headline rates (bootstrap over tasks), and pass@k for every k up to the smallest N. */
+  intervals?: RunIntervals;
+}
+
+export interface RunIntervals {
+  pass1: Interval | null;
+  passN: Interval | null;
+  passAtK: { k: number; interval: Interval }[];
+  bootstrap: BootstrapSettings;
 }
 
 /** Every stage's dollars (agent, and summaries and judge where there were any); null when a price is missing. */
@@ -77,6 +94,7 @@ export function runReport(
   meta: { runId: string; strategy: string; model: string; note?: string },
   byTask: Map<string, RolloutResult[]>,
   errors: ReadonlyMap<string, string> = new Map(),
+  bootstrap: BootstrapSettings = DEFAULT_BOOTSTRAP,
 ): RunReport {
   // A task that could not run counts, with its rollouts so far (often none), as unsolved.
   const perTask = [...byTask]
@@ -95,10 +113,27 @@ export function runReport(
     exitStatuses: countStatuses(all),
     evalErrors: perTask.reduce((a, t) => a + t.evalErrors, 0),
     perTask,
+    intervals: {
+      pass1: meanInterval(
+        perTask.map((t) => t.pass1),
+        bootstrap,
+      ),
+      passN: meanInterval(
+        perTask.map((t) => t.passN),
+        bootstrap,
+      ),
+      passAtK: passAtKCurve(
+        perTask.map((t) => ({ n: t.rollouts, c: t.passed })),
+        bootstrap,
+      ),
+      bootstrap,
+    },
   };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+/** A rate and, when known, its interval: `41.0% [35.2%, 47.1%]`. */
+const rate = (x: number, i: Interval | null | undefined) => (i ? formatInterval(i, pct) : pct(x));
 const usd = (x: number, unknown: number) => `$${x.toFixed(4)}${unknown ? ` (+${unknown} unknown)` : ''}`;
 const statuses = (s: Partial<Record<ExitStatus, number>>) =>
   Object.entries(s)
@@ -110,6 +145,20 @@ function headlineCost(r: RunReport): string {
   if (!r.scaling) return usd(r.costUsd, r.costUnknown);
   const total = totalCost(r);
   return `${total === null ? 'unknown (a model has no price)' : `$${total.toFixed(4)}`} (all stages; agent ${usd(r.costUsd, r.costUnknown)})`;
+}
+
+const intervalsNote = (i: RunIntervals) =>
+  `[low, high]: ${Math.round(100 * i.bootstrap.level)}% intervals, bootstrap over tasks (a task's rollouts resampled together), ${i.bootstrap.resamples} resamples, seed ${i.bootstrap.seed}`;
+
+/** pass@k by the unbiased estimator, for k = 1 .. N, when there is more than one k. */
+function passAtKTable(i: RunIntervals | undefined): string[] {
+  if (!i || i.passAtK.length < 2) return [];
+  return [
+    '',
+    '| k | pass@k (unbiased estimator) |',
+    '|---|---|',
+    ...i.passAtK.map((p) => `| ${p.k} | ${formatInterval(p.interval, pct)} |`),
+  ];
 }
 
 export function renderRunReport(r: RunReport): string {
@@ -124,9 +173,11 @@ export function renderRunReport(r: RunReport): string {
     ...(r.note ? [`> ${r.note}`, ''] : []),
     `strategy ${r.strategy}, model ${r.model}: ${r.tasks} tasks, ${r.rollouts} rollouts`,
     '',
-    `**pass@1 ${pct(r.pass1)}**, pass@N ${pct(r.passN)}, mean steps ${r.meanSteps.toFixed(1)}, cost ${headlineCost(r)}`,
+    `**pass@1 ${rate(r.pass1, r.intervals?.pass1)}**, pass@N ${rate(r.passN, r.intervals?.passN)}, mean steps ${r.meanSteps.toFixed(1)}, cost ${headlineCost(r)}`,
     `exit statuses: ${statuses(r.exitStatuses)}${r.evalErrors ? `; evaluation errors: ${r.evalErrors}` : ''}`,
     ...(failed.length ? [`**${failed.length} of ${r.tasks} tasks could not run**; they count as unsolved.`] : []),
+    ...(r.intervals ? [intervalsNote(r.intervals)] : []),
+    ...passAtKTable(r.intervals),
     '',
     '| task | passed | pass@1 | pass@N | mean steps | cost | exit statuses |',
     '|---|---|---|---|---|---|---|',

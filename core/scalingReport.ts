@@ -3,6 +3,16 @@
 // counts every task: a task whose workflow failed counts as unsolved, and is listed as failed.
 import { addCost, addUsage, emptyUsage, type Usage } from './model';
 import type { IterationOutcome, StageCost, TaskScalingResult } from './pdr';
+import {
+  bootstrap,
+  DEFAULT_BOOTSTRAP,
+  formatInterval,
+  meanInterval,
+  ratioOfSums,
+  selectionEfficiency,
+  type BootstrapSettings,
+  type Interval,
+} from './statistics';
 import { addBracketStats, bracketStats, emptyBracketStats, type BracketStats } from './tournament';
 
 /** In groups holding both a passing and a failing rollout: how often the winner passed. */
@@ -68,6 +78,32 @@ export interface ScalingReport {
   selKByK?: { iteration: number; k: number; mean: number }[];
   cost: StageCost;
   tokens?: StageTokens;
+  /** 95% intervals, bootstrap over tasks; absent in reports written before they existed. */
+  intervals?: ScalingIntervals;
+}
+
+export interface IterationIntervals {
+  iteration: number;
+  pass1: Interval | null;
+  passN: Interval | null;
+  /** Where the iteration carried K forward. */
+  selK?: Interval | null;
+  judgeAccuracy: Interval | null;
+  /**
+   * The share of the gap between the iteration's pass@1 and its oracle (pass@N) that selection
+   * closed: (picked - pass@1) / (pass@N - pass@1), where picked is Sel-K for an iteration that
+   * carried K forward and Final for the last. Null without a gap (or without a selection).
+   */
+  efficiency: Interval | null;
+}
+
+export interface ScalingIntervals {
+  final: Interval | null;
+  /** The last iteration's selection efficiency: how much of its oracle gap the single pick closed. */
+  efficiency: Interval | null;
+  judgeAccuracy: Interval | null;
+  iterations: IterationIntervals[];
+  bootstrap: BootstrapSettings;
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
@@ -146,11 +182,14 @@ function contextBuckets(it: IterationOutcome | undefined, previous: IterationOut
  * @param tasks every task of the run: failed ones carry `error` and no iterations, and count as
  *   unsolved in every table.
  */
-export function scalingReport(tasks: TaskScalingResult[], tokens?: StageTokens): ScalingReport {
+export function scalingReport(
+  tasks: TaskScalingResult[],
+  tokens?: StageTokens,
+  settings: BootstrapSettings = DEFAULT_BOOTSTRAP,
+): ScalingReport {
   const depth = Math.max(0, ...tasks.map((t) => t.iterations.length));
   const iterations = Array.from({ length: depth }, (_, i): IterationReport => {
     const its = tasks.map((t) => t.iterations[i]);
-    const passRate = (it: IterationOutcome | undefined) => mean((it?.rollouts ?? []).map((r) => (r.passed ? 1 : 0)));
     const carried = its.filter((it, k) => it && i < tasks[k]!.iterations.length - 1 && it.selected.length > 0);
     const { rounds, accuracy } = roundReports(its);
     return {
@@ -182,9 +221,7 @@ export function scalingReport(tasks: TaskScalingResult[], tokens?: StageTokens):
     failedTasks: tasks.flatMap((t) => (t.error ? [{ taskId: t.taskId, error: t.error }] : [])),
     iterations,
     selK: iterations.flatMap((it) => (it.selK === undefined ? [] : [{ iteration: it.iteration, mean: it.selK }])),
-    final: mean(
-      tasks.map((t) => (t.final && t.iterations.at(-1)?.rollouts.find((r) => r.rolloutId === t.final)?.passed ? 1 : 0)),
-    ),
+    final: mean(tasks.map(finalPassed)),
     finalIsSelection: selection.votes === 0 || selection.abstentions < selection.votes,
     judgeAccuracy: all.accuracy,
     solveCounts: iterations.at(-1)?.solveCounts ?? {},
@@ -197,6 +234,69 @@ export function scalingReport(tasks: TaskScalingResult[], tokens?: StageTokens):
       judge: tasks.map((t) => t.cost.judge).reduce<number | null>(addCost, 0),
     },
     ...(tokens ? { tokens } : {}),
+    intervals: scalingIntervals(tasks, depth, settings),
+  };
+}
+
+const passRate = (it: IterationOutcome | undefined) => mean((it?.rollouts ?? []).map((r) => (r.passed ? 1 : 0)));
+const finalPassed = (t: TaskScalingResult) =>
+  t.final && t.iterations.at(-1)?.rollouts.find((r) => r.rolloutId === t.final)?.passed ? 1 : 0;
+
+/** Per task, so that the bootstrap resamples tasks whole (their rollouts, votes and picks together). */
+function scalingIntervals(tasks: TaskScalingResult[], depth: number, settings: BootstrapSettings): ScalingIntervals {
+  const iterations = Array.from({ length: depth }, (_, i): IterationIntervals => {
+    const last = i === depth - 1;
+    const per = tasks.map((t) => {
+      const it = t.iterations[i];
+      const passed = passedIn(it);
+      const selK = it && it.selected.length ? mean(it.selected.map((id) => (passed.get(id) ? 1 : 0))) : 0;
+      const { accuracy } = roundReports([it]);
+      return {
+        pass1: passRate(it),
+        passN: it?.rollouts.some((r) => r.passed) ? 1 : 0,
+        picked: last ? finalPassed(t) : selK,
+        carried: !!it && i < t.iterations.length - 1 && it.selected.length > 0,
+        num: accuracy.correct,
+        den: accuracy.groups,
+      };
+    });
+    const carried = per.some((p) => p.carried);
+    const selected = last ? tasks.some((t) => t.final) : carried;
+    return {
+      iteration: i,
+      pass1: meanInterval(
+        per.map((p) => p.pass1),
+        settings,
+      ),
+      passN: meanInterval(
+        per.map((p) => p.passN),
+        settings,
+      ),
+      ...(carried
+        ? {
+            selK: meanInterval(
+              per.map((p) => p.picked),
+              settings,
+            ),
+          }
+        : {}),
+      judgeAccuracy: bootstrap(per, ratioOfSums, settings),
+      efficiency: selected
+        ? bootstrap(per, (xs) => selectionEfficiency(xs.map((p) => ({ ...p, final: p.picked }))), settings)
+        : null,
+    };
+  });
+  const all = tasks.map((t) => roundReports(t.iterations).accuracy);
+  return {
+    final: meanInterval(tasks.map(finalPassed), settings),
+    efficiency: iterations.at(-1)?.efficiency ?? null,
+    judgeAccuracy: bootstrap(
+      all.map((a) => ({ num: a.correct, den: a.groups })),
+      ratioOfSums,
+      settings,
+    ),
+    iterations,
+    bootstrap: settings,
   };
 }
 
@@ -273,7 +373,10 @@ export const sumTokens = (xs: (Usage | undefined)[]) => xs.reduce<Usage>(addUsag
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const pctOrDash = (x: number | null | undefined) => (x === null || x === undefined ? '-' : pct(x));
-const accuracy = (a: Accuracy) => (a.rate === null ? '-' : `${pct(a.rate)} (${a.correct}/${a.groups})`);
+/** A rate with its interval when the report has one. */
+const withInterval = (x: number, i: Interval | null | undefined) => (i ? formatInterval(i, pct) : pct(x));
+const accuracy = (a: Accuracy, i?: Interval | null) =>
+  a.rate === null ? '-' : `${withInterval(a.rate, i)} (${a.correct}/${a.groups})`;
 const money = (x: number | null) => (x === null ? 'unknown' : `$${x.toFixed(4)}`);
 const tokens = (u: Usage) =>
   `${u.inputTokens} in, ${u.outputTokens} out, ${u.cacheReadTokens} cache read, ${u.cacheWriteTokens} cache write`;
@@ -287,8 +390,10 @@ function table(lines: string[], title: string, header: string[], rows: (string |
 
 export function renderScalingReport(r: ScalingReport): string {
   const s = r.selection;
+  const iv = r.intervals;
+  const ivOf = (i: number) => iv?.iterations.find((x) => x.iteration === i);
   const headline = r.finalIsSelection
-    ? `**Final ${pct(r.final)}** (the single selected rollout, over all ${r.tasks} tasks)`
+    ? `**Final ${withInterval(r.final, iv?.final)}** (the single selected rollout, over all ${r.tasks} tasks)`
     : `**No selection: the judge never gave a valid vote** (${s.votes} votes, all abstentions). The final picks ` +
       `were random; their pass rate, ${pct(r.final)}, is not a result of selection.`;
   const lines = [
@@ -306,14 +411,22 @@ export function renderScalingReport(r: ScalingReport): string {
     '|---|---|---|---|---|---|---|',
     ...r.iterations.map(
       (it) =>
-        `| ${it.iteration} | ${pct(it.pass1)} | ${pct(it.passN)} | ${pctOrDash(it.selK)} | ${accuracy(it.judgeAccuracy)} | ${it.meanSteps.toFixed(1)} | ${Object.entries(
+        `| ${it.iteration} | ${withInterval(it.pass1, ivOf(it.iteration)?.pass1)} | ${withInterval(it.passN, ivOf(it.iteration)?.passN)} | ${it.selK === undefined ? '-' : withInterval(it.selK, ivOf(it.iteration)?.selK)} | ${accuracy(it.judgeAccuracy, ivOf(it.iteration)?.judgeAccuracy)} | ${it.meanSteps.toFixed(1)} | ${Object.entries(
           it.solveCounts,
         )
           .map(([k, v]) => `${k}: ${v}`)
           .join(', ')} |`,
     ),
     '',
-    `judge accuracy in mixed groups (a passing and a failing rollout): ${accuracy(r.judgeAccuracy)}`,
+    `judge accuracy in mixed groups (a passing and a failing rollout): ${accuracy(r.judgeAccuracy, iv?.judgeAccuracy)}`,
+    ...(iv
+      ? [
+          `selection efficiency (share of the gap from pass@1 to the oracle that selection closed; Sel-K for carried iterations, Final for the last): ${iv.iterations
+            .map((x) => `iteration ${x.iteration} ${formatInterval(x.efficiency, pct)}`)
+            .join(', ')}`,
+          `[low, high]: ${Math.round(100 * iv.bootstrap.level)}% intervals, bootstrap over tasks, ${iv.bootstrap.resamples} resamples, seed ${iv.bootstrap.seed}`,
+        ]
+      : []),
     `selection: ${s.groups} groups, ${s.votes} votes, ${s.abstentions} abstentions, ${s.ties} ties (${s.tiesByExtraVote} settled by the extra vote, ${s.tiesByRandom} by a seeded random pick), ${s.groupsWithoutValidVote} groups decided without any valid vote, ${s.winnersByBye} selected on a bye`,
   ];
   table(

@@ -185,4 +185,44 @@ describe('scaling report', () => {
     expect(totalCost(run)).toBeCloseTo(0.8 + 0.08 + 0.2);
     expect(renderRunReport(run)).toMatch(/cost \$1\.0800 \(all stages; agent \$0\.8000\)/);
   });
+
+  it('intervals: each estimate is the table figure, efficiency worked out by hand', () => {
+    const iv = s.intervals!;
+    // Estimates equal the point figures above; taskA alone decides them, the failed task adds zeros.
+    expect(iv.final!.estimate).toBe(s.final);
+    expect(iv.iterations[0]!.pass1!.estimate).toBeCloseTo(s.iterations[0]!.pass1, 12);
+    expect(iv.iterations[1]!.passN!.estimate).toBeCloseTo(s.iterations[1]!.passN, 12);
+    expect(iv.iterations[0]!.selK!.estimate).toBeCloseTo(s.iterations[0]!.selK!, 12);
+    // Iteration 1: pass@1 (3/4 + 0) / 2, oracle (1 + 0) / 2, Final (1 + 0) / 2: the pick closed the whole gap.
+    expect(iv.iterations[1]!.efficiency!.estimate).toBeCloseTo((0.5 - 0.375) / (0.5 - 0.375), 12);
+    // Iteration 0: pass@1 1/8, oracle 1/2, Sel-K (1/2 + 0) / 2 = 1/4: (1/4 - 1/8) / (1/2 - 1/8) = 1/3.
+    expect(iv.iterations[0]!.efficiency!.estimate).toBeCloseTo(1 / 3, 12);
+    expect(iv.judgeAccuracy!.estimate).toBeCloseTo(s.judgeAccuracy.rate!, 12);
+    for (const i of [iv.final!, iv.iterations[1]!.pass1!]) {
+      expect(i.low).toBeLessThanOrEqual(i.estimate);
+      expect(i.high).toBeGreaterThanOrEqual(i.estimate);
+    }
+    expect(renderScalingReport(s)).toMatch(/\*\*Final 50\.0% \[0\.0%, 100\.0%\]\*\*/);
+    expect(renderScalingReport(s)).toMatch(/selection efficiency .*iteration 0 33\.3%/);
+  });
+
+  it('run report: pass@k for every k, intervals recorded with how they were made', () => {
+    const run = runReport(
+      { runId: 'x', strategy: 'sample', model: 'm' },
+      new Map([
+        ['a', [r('1', true), r('2', false), r('3', false), r('4', false)]],
+        ['b', [r('1', true), r('2', true), r('3', false), r('4', false)]],
+      ]),
+    );
+    const curve = run.intervals!.passAtK.map((p) => p.interval.estimate);
+    // Task a: 1 - C(3,k)/C(4,k); task b: 1 - C(2,k)/C(4,k).
+    const expected = [1, 2, 3, 4].map((k) => {
+      const c = (n: number, j: number): number => (j > n ? 0 : j === 0 ? 1 : (c(n - 1, j - 1) * n) / j);
+      return (1 - c(3, k) / c(4, k) + 1 - c(2, k) / c(4, k)) / 2;
+    });
+    curve.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 12));
+    expect(run.intervals!.bootstrap).toEqual({ resamples: 2000, seed: 1, level: 0.95 });
+    expect(renderRunReport(run)).toMatch(/\| 4 \| 100\.0% \[100\.0%, 100\.0%\] \|/);
+    expect(renderRunReport(run)).toMatch(/95% intervals, bootstrap over tasks .* 2000 resamples, seed 1/);
+  });
 });

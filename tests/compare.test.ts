@@ -1,0 +1,60 @@
+// `compare` and each scheduled run's comparison: the verdict is a regression only when the drop is
+// significant at the configured level, and says which test made it.
+import { describe, expect, it } from 'vitest';
+import { compareRuns, renderComparison } from '../core/compare';
+import { runReport } from '../core/report';
+import type { RolloutResult } from '../core/rollout';
+
+const rollout = (taskId: string, passed: boolean): RolloutResult => ({
+  taskId,
+  rolloutId: 'r0',
+  exitStatus: 'Submitted',
+  steps: 1,
+  apiCalls: 1,
+  costUsd: 0.01,
+  passed,
+  patchBytes: 1,
+  sandboxRestarts: 0,
+  durationMs: 1,
+});
+
+/** A sample run of one rollout per task; `solved(i)` says which tasks pass. */
+const run = (runId: string, tasks: number, solved: (i: number) => boolean) =>
+  runReport(
+    { runId, strategy: 'sample', model: 'm' },
+    new Map(Array.from({ length: tasks }, (_, i) => [`t${i}`, [rollout(`t${i}`, solved(i))]])),
+  );
+
+describe('compare', () => {
+  const before = run('a', 60, (i) => i < 40);
+
+  it('a drop of 15 tasks out of 40 solved is a regression, with its test and interval', () => {
+    const c = compareRuns(
+      before,
+      run('b', 60, (i) => i < 25),
+    );
+    expect(c.newlyFailing).toHaveLength(15);
+    // Exact McNemar with 15 discordant pairs all one way: 2 / 2^15.
+    expect(c.significance!.pValue).toBeCloseTo(2 / 2 ** 15, 12);
+    expect(c.significance!.verdict).toBe('regression');
+    expect(c.significance!.difference!.estimate).toBeCloseTo(-15 / 60, 12);
+    expect(c.significance!.difference!.high).toBeLessThan(0);
+    expect(renderComparison(c)).toMatch(
+      /\*\*regression\*\* at level 0\.05: p = 6\.10e-5 \(exact McNemar, two-sided, on 15 changed verdicts: 0 newly passing, 15 newly failing/,
+    );
+  });
+
+  it('two tasks swapped either way are no significant change; the level is configurable', () => {
+    const c = compareRuns(
+      before,
+      run('b', 60, (i) => (i < 40 && i !== 3) || i === 50),
+    );
+    expect(c.significance!.verdict).toBe('no significant change');
+    expect(c.significance!.pValue).toBe(1);
+    // Three one-way changes: p = 0.25; significant only at a lax level.
+    const three = run('c', 60, (i) => i < 37);
+    expect(compareRuns(before, three).significance!.verdict).toBe('no significant change');
+    expect(compareRuns(before, three, { level: 0.3 }).significance!.verdict).toBe('regression');
+    expect(compareRuns(three, before, { level: 0.3 }).significance!.verdict).toBe('improvement');
+  });
+});
