@@ -12,6 +12,7 @@ import { runServerForeground, stopBackgroundServer } from '../runtime/temporal';
 import { cancelCommand, listCommand, reportCommand, statusCommand, UsageError, watchCommand } from './control';
 import { EXIT } from './exitCodes';
 import { gcContainers } from './gc';
+import { exportCommand } from './export';
 import { compareCommand, OVERLAP, scheduleCommand, scheduleCreateCommand } from './schedule';
 import { runCommand } from './run';
 import { selectCommand } from './select';
@@ -279,6 +280,25 @@ program
   .option('--json', 'print results.json')
   .action((runId: string, opts) => {
     process.exitCode = reportCommand(config(), runId, opts);
+  });
+
+program
+  .command('export')
+  .description(
+    'every finished rollout of a run as JSON lines (task, iteration, outcome, reward, cost, tokens, the conversation as chat messages); see docs/export.md',
+  )
+  .argument('<run-id>')
+  .option('-o, --out <file>', 'write to this file (default: stdout)')
+  .option('--passed-only', 'only rollouts whose hidden tests passed')
+  .option('--iteration <i>', 'only rollouts of this iteration (0 is the first)', atLeast(0))
+  .option('--task <id...>', 'only these tasks')
+  .action(async (runId: string, opts: { out?: string; passedOnly?: boolean; iteration?: number; task?: string[] }) => {
+    process.exitCode = await exportCommand(config(), runId, {
+      out: opts.out,
+      passedOnly: opts.passedOnly,
+      iteration: opts.iteration,
+      taskIds: opts.task,
+    });
   });
 
 program

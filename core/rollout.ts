@@ -28,3 +28,16 @@ export interface RolloutResult {
 /** Rollout ids in their natural order (it0-r2 before it0-r10). */
 export const byRolloutId = (a: { rolloutId: string }, b: { rolloutId: string }) =>
   a.rolloutId.localeCompare(b.rolloutId, 'en', { numeric: true });
+
+/** A rollout's iteration, from its id (`it1-r3`); runs made before ids carried it were single-iteration. */
+export const iterationOf = (rolloutId: string) => Number(/^it(\d+)-/.exec(rolloutId)?.[1] ?? 0);
+
+/** How a finished rollout ended, in one word: passed, failed, eval-error, or ModelError / SandboxError. */
+export const rolloutOutcome = (r: Pick<RolloutResult, 'exitStatus' | 'passed' | 'evalError'>) =>
+  r.exitStatus === 'ModelError' || r.exitStatus === 'SandboxError'
+    ? r.exitStatus
+    : r.evalError
+      ? 'eval-error'
+      : r.passed
+        ? 'passed'
+        : 'failed';

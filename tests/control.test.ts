@@ -10,7 +10,9 @@ import { EXIT } from '../client/exitCodes';
 import type { Task } from '../core/task';
 import { loadDatasets } from '../datasets';
 import { PROJECT_ROOT } from '../runtime/config';
-import { runDirOf, runFolder } from '../runtime/runFolder';
+import type { ExportLine } from '../core/export';
+import type { RolloutResult } from '../core/rollout';
+import { rolloutFolder, runDirOf, runFolder } from '../runtime/runFolder';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import { startMessagesApiDouble, type MessagesApiDouble } from '../scripted-model/messagesApi';
 import { scriptedAgent } from '../scripted-model/scriptedAgent';
@@ -72,6 +74,38 @@ describe('run control', () => {
     });
     const report = await cli([...c, 'report', runId, '--json']);
     expect(JSON.parse(report.stdout)).toMatchObject({ runId, rollouts: 2 });
+
+    // Trajectories out: one line per rollout, read back field by field against the run folder.
+    const exported = await cli([...c, 'export', runId]);
+    expect(exported.code, exported.stderr).toBe(EXIT.ok);
+    const lines = exported.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ExportLine);
+    expect(lines.map((l) => l.rollout_id).sort()).toEqual(['it0-r0', 'it0-r1']);
+    for (const line of lines) {
+      const dir = rolloutFolder(runDirOf(config.config, runId), task.id, line.rollout_id);
+      const result = JSON.parse(readFileSync(dir.result, 'utf8')) as RolloutResult;
+      const traj = JSON.parse(readFileSync(dir.traj, 'utf8')) as { messages: { role: string; content: string }[] };
+      expect(line).toMatchObject({
+        run_id: runId,
+        task_id: task.id,
+        iteration: 0,
+        passed: result.passed,
+        outcome: result.passed ? 'passed' : 'failed',
+        exit_status: result.exitStatus,
+        steps: result.steps,
+        cost_usd: result.costUsd,
+        model: config.config.model.name,
+      });
+      expect(line.messages).toEqual(traj.messages.map((m) => ({ role: m.role, content: m.content })));
+      expect(line.messages.map((m) => m.role).slice(0, 3)).toEqual(['system', 'user', 'assistant']);
+    }
+    const passedOnly = await cli([...c, 'export', runId, '--passed-only', '--iteration', '0']);
+    expect(passedOnly.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(passedOnly.stdout)).toMatchObject({ passed: true, reward: 1 });
+    expect((await cli([...c, 'export', runId, '--iteration', '1'])).stdout).toBe('');
+    expect((await cli([...c, 'export', runId, '--task', 'nope'])).code).toBe(EXIT.usage);
 
     // The same id for a validation is refused, and the finished run's results stay as they were.
     const results = runFolder(runDirOf(config.config, runId)).results;

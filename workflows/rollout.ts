@@ -15,7 +15,7 @@ import { FAILURE } from '../core/failures';
 import { SA } from '../core/searchAttributes';
 import { addCost, addUsage, emptyUsage } from '../core/model';
 import { containerName, type TaskRef } from '../core/task';
-import type { RolloutResult } from '../core/rollout';
+import { rolloutOutcome, type RolloutResult } from '../core/rollout';
 import type { ModelRetry } from '../core/settings';
 import { execOptions, modelOptions, recordOptions, sandboxOptions } from './activityOptions';
 import { failureOf } from './failures';
@@ -42,14 +42,7 @@ export interface RolloutInput {
 export const OUTCOME_ATTRIBUTE = 'rollout-outcome-attribute';
 
 /** What the UI's filters see of a finished rollout (AgentscaleOutcome). */
-export const outcomeOf = (r: Pick<RolloutResult, 'exitStatus' | 'passed' | 'evalError'>) =>
-  r.exitStatus === 'ModelError' || r.exitStatus === 'SandboxError'
-    ? r.exitStatus
-    : r.evalError
-      ? 'eval-error'
-      : r.passed
-        ? 'passed'
-        : 'failed';
+export const outcomeOf = rolloutOutcome;
 
 /** Rollouts started before the patch was collected apart from (and before) the evaluation. */
 export const PATCH_BEFORE_EVALUATION = 'patch-before-evaluation';
