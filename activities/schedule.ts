@@ -2,7 +2,7 @@
 // froze (its tasks and settings), and once the run is done, compares it with the schedule's
 // previous run that finished.
 import { compareRuns, renderComparison, type RunComparison } from '../core/compare';
-import type { Config } from '../core/config';
+import { temporalUiUrl, type Config } from '../core/config';
 import type { RunReport } from '../core/report';
 import type { RunSettings } from '../core/settings';
 import { taskRef, TaskSchema, type TaskRef } from '../core/task';
@@ -58,7 +58,11 @@ export function createScheduleActivities(config: Config) {
       if (!previous) return undefined;
       const folder = runFolder(input.runDir);
       const current = readJson<RunReport & { comparison?: RunComparison }>(folder.results);
-      const comparison = compareRuns(previous, current, { level: config.report.regressionLevel });
+      const ui = temporalUiUrl(config);
+      const comparison = compareRuns(previous, current, {
+        level: config.report.regressionLevel,
+        ...(ui ? { ui: { url: ui, namespace: config.temporal.namespace } } : {}),
+      });
       writeJson(folder.results, { ...current, comparison });
       const table = readTextIfExists(folder.table) ?? '';
       if (!table.includes(`## Compared with ${comparison.previous}`)) {

@@ -2,16 +2,14 @@
 // run id, a worker in-process unless told otherwise, progress lines while it runs.
 import { Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import type { Config } from '../core/config';
+import { workflowPageUrl, type Config } from '../core/config';
 import { clientConnection, ensureServer, type ServerHandle } from '../runtime/temporal';
 
 export const newRunId = (prefix: string) =>
   `${prefix}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
 
 export const workflowUrl = (server: ServerHandle, workflowId: string) =>
-  server.uiUrl
-    ? `${server.uiUrl}/namespaces/${encodeURIComponent(server.namespace)}/workflows/${encodeURIComponent(workflowId)}`
-    : undefined;
+  server.uiUrl ? workflowPageUrl(server.uiUrl, server.namespace, workflowId) : undefined;
 
 export async function withClient<T>(
   config: Config,

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
 import { compareRuns, renderComparison } from '../core/compare';
-import type { Config } from '../core/config';
+import { temporalUiUrl, type Config } from '../core/config';
 import type { RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
 import { describeSettings, runSettings } from '../core/settings';
@@ -195,7 +195,11 @@ export function compareCommand(
     if (!existsSync(file)) throw new UsageError(`run ${runId} has no report (${file})`);
     return readJson<RunReport>(file);
   };
-  const c = compareRuns(report(previous), report(current), { level: opts.level ?? config.report.regressionLevel });
+  const ui = temporalUiUrl(config);
+  const c = compareRuns(report(previous), report(current), {
+    level: opts.level ?? config.report.regressionLevel,
+    ...(ui ? { ui: { url: ui, namespace: config.temporal.namespace } } : {}),
+  });
   if (opts.json) printJson(c);
   else console.log(renderComparison(c));
   return EXIT.ok;

@@ -4,6 +4,7 @@
 // compared with the previous run of its schedule; `agentscale compare` does it for any two.
 // Whether a change is real or noise: the paired difference of the solved share with its bootstrap
 // interval, and an exact McNemar test on the tasks whose verdict changed.
+import { workflowPageUrl } from './config';
 import { totalCost, type RunReport, type TaskReport } from './report';
 import {
   DEFAULT_BOOTSTRAP,
@@ -30,6 +31,8 @@ export interface RunComparison {
   costUsd: { previous: number; current: number; change: number };
   /** Absent in comparisons written before it existed. */
   significance?: Significance;
+  /** Each changed task's workflow (its rollouts are its children) in the Temporal UI, in each run. */
+  links?: Record<string, { previous: string; current: string }>;
 }
 
 export interface Significance {
@@ -51,7 +54,7 @@ const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.l
 export function compareRuns(
   previous: RunReport,
   current: RunReport,
-  options: { level?: number; bootstrap?: BootstrapSettings } = {},
+  options: { level?: number; bootstrap?: BootstrapSettings; ui?: { url: string; namespace: string } } = {},
 ): RunComparison {
   const level = options.level ?? 0.05;
   const bootstrap = options.bootstrap ?? DEFAULT_BOOTSTRAP;
@@ -80,14 +83,19 @@ export function compareRuns(
   );
   const change = solved.current - solved.previous;
   const significant = paired.pValue < level;
+  const newlyPassing = shared.filter((id) => !taskSolved(pair(id)[0]) && taskSolved(pair(id)[1]));
+  const newlyFailing = shared.filter((id) => taskSolved(pair(id)[0]) && !taskSolved(pair(id)[1]));
+  const ui = options.ui;
+  // The task workflow's id is `<run>/<task>` (workflows/run.ts).
+  const page = (runId: string, taskId: string) => workflowPageUrl(ui!.url, ui!.namespace, `${runId}/${taskId}`);
   return {
     previous: previous.runId,
     current: current.runId,
     tasks: shared.length,
     onlyInPrevious: [...before.keys()].filter((id) => !after.has(id)).sort(),
     onlyInCurrent: [...after.keys()].filter((id) => !before.has(id)).sort(),
-    newlyPassing: shared.filter((id) => !taskSolved(pair(id)[0]) && taskSolved(pair(id)[1])),
-    newlyFailing: shared.filter((id) => taskSolved(pair(id)[0]) && !taskSolved(pair(id)[1])),
+    newlyPassing,
+    newlyFailing,
     pass1: { ...pass1, change: pass1.current - pass1.previous },
     solved: { ...solved, change: solved.current - solved.previous },
     costUsd: { ...cost, change: cost.current - cost.previous },
@@ -99,12 +107,27 @@ export function compareRuns(
       test: `exact McNemar, two-sided, on ${paired.onlyBefore + paired.onlyNow} changed verdicts: ${paired.onlyNow} newly passing, ${paired.onlyBefore} newly failing`,
       bootstrap,
     },
+    ...(ui
+      ? {
+          links: Object.fromEntries(
+            [...newlyPassing, ...newlyFailing].map((id) => [
+              id,
+              { previous: page(previous.runId, id), current: page(current.runId, id) },
+            ]),
+          ),
+        }
+      : {}),
   };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const signed = (x: number, f: (v: number) => string) => `${x > 0 ? '+' : x < 0 ? '-' : '±'}${f(Math.abs(x))}`;
-const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
+const list = (ids: string[], links?: RunComparison['links']) =>
+  ids.length
+    ? ids
+        .map((id) => (links?.[id] ? `${id} ([before](${links[id].previous}), [now](${links[id].current}))` : id))
+        .join(', ')
+    : 'none';
 
 function renderSignificance(s: Significance): string {
   const diff = formatInterval(s.difference, (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} pts`);
@@ -121,8 +144,8 @@ export function renderComparison(c: RunComparison): string {
       `cost $${c.costUsd.previous.toFixed(4)} -> $${c.costUsd.current.toFixed(4)} (${signed(c.costUsd.change, (v) => `$${v.toFixed(4)}`)})`,
     '',
     ...(c.significance ? [renderSignificance(c.significance), ''] : []),
-    `- newly passing (${c.newlyPassing.length}): ${list(c.newlyPassing)}`,
-    `- newly failing (${c.newlyFailing.length}): ${list(c.newlyFailing)}`,
+    `- newly passing (${c.newlyPassing.length}): ${list(c.newlyPassing, c.links)}`,
+    `- newly failing (${c.newlyFailing.length}): ${list(c.newlyFailing, c.links)}`,
     ...(c.onlyInPrevious.length ? [`- only in ${c.previous}: ${list(c.onlyInPrevious)}`] : []),
     ...(c.onlyInCurrent.length ? [`- only in ${c.current}: ${list(c.onlyInCurrent)}`] : []),
   ].join('\n');

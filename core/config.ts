@@ -79,6 +79,8 @@ export const ConfigSchema = z.object({
       devServer: z
         .object({ port: z.number().int().default(7233), uiPort: z.number().int().default(8233) })
         .prefault({}),
+      /** The Web UI of the server at `address` (a cluster's or Temporal Cloud's), for links in reports. */
+      uiUrl: z.string().url().optional(),
       tls: z
         .object({
           serverNameOverride: z.string().optional(),
@@ -213,6 +215,15 @@ export const ConfigSchema = z.object({
     .prefault({}),
 });
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** Where the Temporal Web UI is: the configured one, or the embedded dev server's; unknown otherwise. */
+export const temporalUiUrl = (config: Config): string | undefined =>
+  config.temporal.uiUrl?.replace(/\/+$/, '') ??
+  (config.temporal.address ? undefined : `http://localhost:${config.temporal.devServer.uiPort}`);
+
+/** A workflow's page in the Web UI. */
+export const workflowPageUrl = (uiUrl: string, namespace: string, workflowId: string) =>
+  `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 
 /** Resolves a base image name through the map; `*` at the end of a key matches any suffix. */
 export function mapBaseImage(name: string, map: Record<string, string>): string | undefined {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
-import type { Config } from '../core/config';
+import { temporalUiUrl, type Config } from '../core/config';
 import { SEARCH_ATTRIBUTE_TYPES } from '../core/searchAttributes';
 import { dataPaths, PROJECT_ROOT } from './config';
 import { log } from './log';
@@ -175,11 +175,12 @@ export async function ensureServer(config: Config): Promise<ServerHandle> {
     }
   };
 
-  if (config.temporal.address) return withAttributes({ address: config.temporal.address, namespace });
+  if (config.temporal.address)
+    return withAttributes({ address: config.temporal.address, namespace, uiUrl: temporalUiUrl(config) });
 
   const { port, uiPort } = config.temporal.devServer;
   const address = `127.0.0.1:${port}`;
-  const uiUrl = `http://localhost:${uiPort}`;
+  const uiUrl = temporalUiUrl(config)!;
   if (await portOpen(port)) return withAttributes({ address, namespace, uiUrl });
 
   const paths = dataPaths(config);

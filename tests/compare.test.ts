@@ -57,4 +57,18 @@ describe('compare', () => {
     expect(compareRuns(before, three, { level: 0.3 }).significance!.verdict).toBe('regression');
     expect(compareRuns(three, before, { level: 0.3 }).significance!.verdict).toBe('improvement');
   });
+
+  it('links each changed task to its workflow in both runs when the UI is known', () => {
+    const c = compareRuns(
+      before,
+      run('b', 60, (i) => i < 39),
+      { ui: { url: 'http://ui:8233', namespace: 'ns 1' } },
+    );
+    expect(Object.keys(c.links!)).toEqual(['t39']);
+    expect(c.links!.t39).toEqual({
+      previous: 'http://ui:8233/namespaces/ns%201/workflows/a%2Ft39',
+      current: 'http://ui:8233/namespaces/ns%201/workflows/b%2Ft39',
+    });
+    expect(renderComparison(c)).toContain('t39 ([before](http://ui:8233/namespaces/ns%201/workflows/a%2Ft39), [now]');
+  });
 });
