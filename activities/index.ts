@@ -1,12 +1,14 @@
 // The activities a worker registers, one file per concern: sandbox.ts (task images and
 // containers), rollout.ts (an agent's steps and its record), scaling.ts (summaries, judge votes,
-// brackets), validate.ts (oracle and null attempts), select.ts, report.ts and schedule.ts. Each is one
+// brackets), validate.ts (oracle and null attempts), select.ts, report.ts, schedule.ts and
+// regrade.ts. Each is one
 // retryable step: it reads the task from the run folder by id (claim-check), does its work,
 // writes to the run folder and returns a small result. Built from the worker's config so limits,
 // image maps and recipes come from one place.
 import type { Config } from '../core/config';
 import type { ModelClient } from '../core/model';
 import { createModelClient } from '../runtime/model';
+import { createRegradeActivities } from './regrade';
 import { createReportActivities } from './report';
 import { createRolloutActivities } from './rollout';
 import { containerLabels, createSandboxActivities } from './sandbox';
@@ -34,6 +36,7 @@ export function createActivities(config: Config, server: string) {
     ...createSelectActivities(),
     ...createReportActivities(),
     ...createScheduleActivities(config),
+    ...createRegradeActivities(config, labelsFor),
   };
 }
 
@@ -55,6 +58,7 @@ export type SandboxActivities = Pick<
   | 'replaySteps'
   | 'collectPatch'
   | 'evaluateRollout'
+  | 'regradeRollout'
 >;
 /** An agent's command, run in its container. */
 export type ExecActivities = Pick<Activities, 'execStep'>;
@@ -77,6 +81,9 @@ export type RecordActivities = Pick<
   | 'writeRunReport'
   | 'startScheduledRun'
   | 'compareWithPrevious'
+  | 'regradePlan'
+  | 'recordRegradeError'
+  | 'writeRegradeReport'
 >;
 
 type Roles = SandboxActivities & ExecActivities & ModelActivities & RecordActivities;

@@ -4,7 +4,7 @@
 import { renderImageMappings, type ImageMapping } from '../core/dockerfile';
 import { renderRunReport, runReport, type RunReport } from '../core/report';
 import type { TaskVerdict } from '../core/validation';
-import { scalingReport } from '../core/scalingReport';
+import { finalPassed, scalingReport } from '../core/scalingReport';
 import { byRolloutId } from '../core/rollout';
 import { emptyCost, type TaskScalingResult } from '../core/pdr';
 import {
@@ -62,7 +62,7 @@ export function createReportActivities() {
         report.scaling = scalingReport([...outcomes.values()], stageTokens(input.runDir, [...outcomes.values()]));
         for (const t of report.perTask) {
           const o = outcomes.get(t.taskId);
-          t.final = !!o?.final && !!o.iterations.at(-1)?.rollouts.find((r) => r.rolloutId === o.final)?.passed;
+          t.final = !!o && finalPassed(o) === 1;
         }
       }
       // A partial dataset's skipped tasks are listed with the tasks that could not run.

@@ -82,6 +82,35 @@ async function collect(t: Task, config: Config, containerId: string, p: RolloutF
   return sub.submission;
 }
 
+/**
+ * Re-runs a rollout's recorded commands (steps before `upTo`, all when absent) in a fresh
+ * container, without asking the model again: how a lost container is rebuilt, and how `regrade`
+ * restores a rollout's final state. Assumes the commands reproduce their effects, which file edits
+ * and installs from a local cache do.
+ */
+export async function replayCommands(
+  config: Config,
+  t: Task,
+  containerId: string,
+  p: RolloutFolder,
+  opts: { upTo?: number; timeoutSec: number; progress?: { replayed: number } },
+): Promise<void> {
+  const steps = completedSteps(p);
+  for (const { observation } of steps.slice(0, (opts.upTo ?? steps.length + 1) - 1)) {
+    if (observation.command === undefined || observation.submitted) continue;
+    await execInSandbox({
+      containerId,
+      command: observation.command,
+      cwd: t.workdir,
+      env: resolvedEnv(t, config, t.env),
+      user: t.agent.user,
+      timeoutSec: opts.timeoutSec,
+      outputCapBytes: 1024,
+    });
+    if (opts.progress) opts.progress.replayed++;
+  }
+}
+
 export function createRolloutActivities(
   config: Config,
   labelsFor: LabelsFor,
@@ -187,31 +216,21 @@ export function createRolloutActivities(
 
     /**
      * A lost container (a graceful worker stop removes its containers) is rebuilt by re-running
-     * the rollout's earlier commands in a fresh one, without asking the model again. Assumes the
-     * commands reproduce their effects, which file edits and installs from a local cache do.
+     * the rollout's earlier commands in a fresh one (replayCommands).
      */
     async replaySteps(input: RolloutRef & { containerId: string; upTo: number }): Promise<{ replayed: number }> {
-      const t = task(input);
-      let replayed = 0;
+      const progress = { replayed: 0 };
       return guarded(() =>
         withHeartbeat(
           async () => {
-            for (const { observation } of completedSteps(paths(input)).slice(0, input.upTo - 1)) {
-              if (observation.command === undefined || observation.submitted) continue;
-              await execInSandbox({
-                containerId: input.containerId,
-                command: observation.command,
-                cwd: t.workdir,
-                env: resolvedEnv(t, config, t.env),
-                user: t.agent.user,
-                timeoutSec: agent.commandTimeoutSec,
-                outputCapBytes: 1024,
-              });
-              replayed++;
-            }
-            return { replayed };
+            await replayCommands(config, task(input), input.containerId, paths(input), {
+              upTo: input.upTo,
+              timeoutSec: agent.commandTimeoutSec,
+              progress,
+            });
+            return { replayed: progress.replayed };
           },
-          () => ({ replayed }),
+          () => ({ replayed: progress.replayed }),
         ),
       );
     },

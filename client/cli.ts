@@ -13,6 +13,7 @@ import { cancelCommand, listCommand, reportCommand, statusCommand, UsageError, w
 import { EXIT } from './exitCodes';
 import { gcContainers } from './gc';
 import { exportCommand } from './export';
+import { regradeCommand } from './regrade';
 import { compareCommand, OVERLAP, scheduleCommand, scheduleCreateCommand } from './schedule';
 import { runCommand } from './run';
 import { selectCommand } from './select';
@@ -280,6 +281,21 @@ program
   .option('--json', 'print results.json')
   .action((runId: string, opts) => {
     process.exitCode = reportCommand(config(), runId, opts);
+  });
+
+program
+  .command('regrade')
+  .description(
+    "evaluate every stored rollout of a finished run again with today's grader (and the tasks' tests as read from DATASETS when given), without a model call; the verdicts that changed and the report from the new verdicts go to <run>/regrades/<id>/",
+  )
+  .argument('<run-id>', 'the finished run')
+  .argument('[datasets...]', "the run's tasks read again (e.g. with fixed tests); default: as stored with the run")
+  .option('--regrade-id <id>', 'names this regrade (default: regrade-<timestamp>); the same id resumes it')
+  .option('--concurrency <n>', 'rollouts evaluated at once (default: validate.concurrency)', positiveInt)
+  .addOption(new Option('--no-worker', 'do not start an in-process worker'))
+  .option('--json', 'print the changes and the new report as JSON')
+  .action(async (runId: string, datasets: string[], opts) => {
+    process.exitCode = await regradeCommand(config(), runId, datasets, opts);
   });
 
 program

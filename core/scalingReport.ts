@@ -239,7 +239,8 @@ export function scalingReport(
 }
 
 const passRate = (it: IterationOutcome | undefined) => mean((it?.rollouts ?? []).map((r) => (r.passed ? 1 : 0)));
-const finalPassed = (t: TaskScalingResult) =>
+/** 1 when the task's final pick passed its hidden tests. */
+export const finalPassed = (t: TaskScalingResult) =>
   t.final && t.iterations.at(-1)?.rollouts.find((r) => r.rolloutId === t.final)?.passed ? 1 : 0;
 
 /** Per task, so that the bootstrap resamples tasks whole (their rollouts, votes and picks together). */

@@ -11,6 +11,10 @@
 //   tasks/<task>/tournaments/<id>/bracket.json  votes/<key>.json
 //   selections/<select-id>/results.json  results.md  tasks/<task>.json
 //                          tasks/<task>/tournaments/<id>/bracket.json  votes/<key>.json
+//   regrades/<regrade-id>/dataset.json  results.json  results.md
+//                         tasks/<task>/build.log  rollouts/<rollout>/verdict.json  evaluation/...
+//   (a regrade folder is laid out as a run folder for what it makes again: its tasks, their
+//   images' build logs, each rollout's evaluation)
 import path from 'node:path';
 import type { Config } from '../core/config';
 import { slug } from '../core/task';
@@ -34,6 +38,18 @@ export function runFolder(runDir: string) {
     task: (taskId: string) => taskFolder(runDir, taskId),
     rollout: (taskId: string, rolloutId: string) => rolloutFolder(runDir, taskId, rolloutId),
     selection: (selectId: string) => selectionFolder(runDir, selectId),
+    regrade: (regradeId: string) => regradeFolder(runDir, regradeId),
+  };
+}
+
+/** `regrade`'s folder: a run folder of its own (dataset.json, tasks/...) inside the run's. */
+export function regradeFolder(runDir: string, regradeId: string) {
+  const dir = path.join(runDir, 'regrades', regradeId);
+  return {
+    ...runFolder(dir),
+    /** The new verdict of a rollout, with the old one and the grader's version. */
+    verdict: (taskId: string, rolloutId: string) =>
+      path.join(rolloutFolder(dir, taskId, rolloutId).dir, 'verdict.json'),
   };
 }
 

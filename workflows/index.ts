@@ -6,3 +6,4 @@ export { benchmarkRun, taskRun, runProgressQuery } from './run';
 export { taskScaling } from './scaling';
 export { selectRun, selectTask } from './select';
 export { scheduledRun } from './schedule';
+export { regradeRun } from './regrade';
