@@ -14,6 +14,7 @@ import { EXIT } from './exitCodes';
 import { gcContainers } from './gc';
 import { exportCommand } from './export';
 import { regradeCommand } from './regrade';
+import { selectionsCommand } from './selections';
 import { compareCommand, OVERLAP, scheduleCommand, scheduleCreateCommand } from './schedule';
 import { runCommand } from './run';
 import { selectCommand } from './select';
@@ -281,6 +282,17 @@ program
   .option('--json', 'print results.json')
   .action((runId: string, opts) => {
     process.exitCode = reportCommand(config(), runId, opts);
+  });
+
+program
+  .command('selections')
+  .description(
+    "the run's own selection and every `select` replay on it, side by side: Final, selection efficiency and judge accuracy with intervals, judge cost",
+  )
+  .argument('<run-id>')
+  .option('--json', 'print the rows as JSON')
+  .action((runId: string, opts: { json?: boolean }) => {
+    process.exitCode = selectionsCommand(config(), runId, opts);
   });
 
 program

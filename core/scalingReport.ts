@@ -475,3 +475,39 @@ export function renderScalingReport(r: ScalingReport): string {
   }
   return lines.join('\n');
 }
+
+/** One way of selecting on a run's stored population: the run's own, or a `select` replay. */
+export interface SelectionRow {
+  id: string;
+  groupSize: number;
+  votes: number;
+  seed: number;
+  judgeInput: string;
+  report: ScalingReport;
+}
+
+/**
+ * Strategies side by side on one stored population (`agentscale selections RUN`): Final, the
+ * share of the oracle gap selection closed, and judge accuracy, each with its interval, and what
+ * the judge cost.
+ */
+export function renderSelectionComparison(rows: readonly SelectionRow[]): string {
+  const lines: string[] = [];
+  table(
+    lines,
+    'Selections on the same rollouts (no new rollouts between rows):',
+    ['selection', 'G', 'V', 'seed', 'judge input', 'Final', 'selection efficiency', 'judge accuracy', 'judge cost'],
+    rows.map((r) => [
+      r.id,
+      r.groupSize,
+      r.votes,
+      r.seed,
+      r.judgeInput,
+      withInterval(r.report.final, r.report.intervals?.final),
+      formatInterval(r.report.intervals?.efficiency, pct),
+      accuracy(r.report.judgeAccuracy, r.report.intervals?.judgeAccuracy),
+      money(r.report.cost.judge),
+    ]),
+  );
+  return lines.join('\n').trim();
+}

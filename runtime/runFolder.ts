@@ -38,6 +38,7 @@ export function runFolder(runDir: string) {
     task: (taskId: string) => taskFolder(runDir, taskId),
     rollout: (taskId: string, rolloutId: string) => rolloutFolder(runDir, taskId, rolloutId),
     selection: (selectId: string) => selectionFolder(runDir, selectId),
+    selections: path.join(runDir, 'selections'),
     regrade: (regradeId: string) => regradeFolder(runDir, regradeId),
   };
 }

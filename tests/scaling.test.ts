@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JUDGE_SYSTEM } from '../core/judge';
 import type { ResultShapingSettings } from '../core/resultSettings';
-import type { ScalingReport } from '../core/scalingReport';
+import { renderSelectionComparison, type ScalingReport } from '../core/scalingReport';
 import { SUMMARY_SYSTEM } from '../core/summary';
 import type { Task } from '../core/task';
 import { loadDatasets } from '../datasets';
@@ -20,6 +20,7 @@ import { runSettings, type SettingsOptions } from '../core/settings';
 import type { Bracket } from '../core/tournament';
 import type { TaskScalingResult } from '../core/pdr';
 import { startSelection } from '../client/select';
+import { selectionRows } from '../client/selections';
 import type { SelectSpec } from '../workflows/select';
 import { createWorker, runWorker } from '../worker';
 import {
@@ -258,6 +259,15 @@ describe('select', () => {
     expect(bracket('sel-b').rounds.map((r) => r.groups.length)).toEqual([1]);
     expect(readFileSync(selectionFolder(runDir, 'sel-b').table, 'utf8')).toMatch(
       /groupSize=4, votes=1, seed=7[\s\S]*Final 100\.0%/,
+    );
+    // Both strategies side by side, each with its interval and the share of the oracle gap it closed.
+    const rows = selectionRows(config, runId);
+    expect(rows.map((r) => [r.id, r.groupSize, r.votes, r.seed])).toEqual([
+      ['sel-a', 2, 2, 1],
+      ['sel-b', 4, 1, 7],
+    ]);
+    expect(renderSelectionComparison(rows)).toMatch(
+      /\| sel-b \| 4 \| 1 \| 7 \| summaries \| 100\.0% \[100\.0%, 100\.0%\] \| 100\.0% \[100\.0%, 100\.0%\] \|/,
     );
 
     // A scaling curve from the stored population: Final against N, without a rollout.
