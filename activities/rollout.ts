@@ -21,6 +21,7 @@ import {
   buildTrajectory,
   completedSteps,
   conversationFor,
+  storedSteps,
   finishedRollouts,
   writeResult,
   type StoredModelStep,
@@ -28,6 +29,18 @@ import {
 } from '../runtime/rollouts';
 import { rolloutFolder, type RolloutFolder } from '../runtime/runFolder';
 import { execInSandbox } from '../runtime/sandbox';
+import {
+  completionConfirmation,
+  incrementalOutput,
+  limitOutput,
+  parseTerminalReply,
+  terminalFormatErrorMessage,
+  terminalObservation,
+  terminalPrompt,
+  type AgentKind,
+  type TerminalReply,
+} from '../core/terminal';
+import { capturePane, sendKeys, sessionAlive, startSession, tmuxIn, type Terminal } from '../runtime/tmux';
 import { guarded, toFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 import type { LabelsFor } from './sandbox';
@@ -82,6 +95,49 @@ async function collect(t: Task, config: Config, containerId: string, p: RolloutF
   return sub.submission;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One batch as Terminus types it: the keys, then what is left of its wait after sending them. */
+async function typeBatch(term: Terminal, batch: { keystrokes: string; duration: number }) {
+  const started = Date.now();
+  await sendKeys(term, batch.keystrokes);
+  const left = batch.duration * 1000 - (Date.now() - started);
+  if (left > 0) await sleep(left);
+}
+
+/** The scrollback after the latest earlier step that typed anything (or when the session started). */
+function previousBuffer(p: RolloutFolder, step: number): string | undefined {
+  for (let s = step - 1; s >= 0; s--) {
+    const b = readTextIfExists(p.buffer(s));
+    if (b !== undefined) return b;
+  }
+  return undefined;
+}
+
+/**
+ * Terminus's pending-completion flag before `step`: set by a reply that says task_complete,
+ * cleared by one that does not; replies that did not parse leave it as it was.
+ */
+function pendingCompletion(p: RolloutFolder, step: number): boolean {
+  let pending = false;
+  for (const s of storedSteps(p)) {
+    if (s.step >= step) break;
+    const parsed = s.model.parsed as TerminalReply;
+    if (parsed.kind === 'action') pending = parsed.taskComplete;
+  }
+  return pending;
+}
+
+const previewOf = (parsed: StoredModelStep['parsed']): string | undefined => {
+  if (parsed.kind !== 'action') return undefined;
+  if ('command' in parsed) return parsed.command.split('\n')[0]!.slice(0, 120);
+  const typed = parsed.commands
+    .map((c) => c.keystrokes)
+    .join('')
+    .trim();
+  return (typed.split('\n')[0] ?? '').slice(0, 120) || (parsed.taskComplete ? '(task complete)' : '(wait)');
+};
+
 export function createRolloutActivities(
   config: Config,
   labelsFor: LabelsFor,
@@ -90,10 +146,11 @@ export function createRolloutActivities(
 ) {
   const paths = (r: RolloutRef) => rolloutFolder(r.runDir, r.taskId, r.rolloutId);
   const task = (r: RolloutRef): Task => loadRunTask(r.runDir, r.taskId);
+  const terminalOf = (t: Task, containerId: string) => tmuxIn(config, containerId, t.agent.user);
 
   return {
     /** Writes the prompts once; a retry or a resumed run keeps the first version. */
-    async initRollout(input: RolloutRef & { contextFrom?: string[] }): Promise<void> {
+    async initRollout(input: RolloutRef & { contextFrom?: string[]; agent?: AgentKind }): Promise<void> {
       const p = paths(input);
       if (readIfExists(p.prompt)) return;
       // PDR: the summaries of the selected earlier rollouts (never their results) join the prompt.
@@ -102,9 +159,28 @@ export function createRolloutActivities(
         if (!s) throw new Error(`${input.rolloutId}: no summary of ${id} to give as context`);
         return s.text;
       });
+      const context = contextText(summaries, config.scaling.templates.summary);
+      if (input.agent === 'terminal') {
+        // Terminus sends its prompt as the first user message, with no system prompt.
+        const first = readIfExists<{ screen: string }>(p.terminal);
+        if (!first) throw new Error(`${p.dir}: the terminal session's first screen is not stored`);
+        writeJson(p.prompt, {
+          system: '',
+          instance: terminalPrompt(
+            task(input),
+            config.agent.templates.terminal,
+            incrementalOutput(undefined, '', first.screen),
+            context,
+          ),
+          contextFrom: input.contextFrom ?? [],
+          model: config.model.name,
+          agent: 'terminal',
+        });
+        return;
+      }
       writeJson(p.prompt, {
         system: agent.templates.system,
-        instance: instancePrompt(task(input), agent, contextText(summaries, config.scaling.templates.summary)),
+        instance: instancePrompt(task(input), agent, context),
         contextFrom: input.contextFrom ?? [],
         model: config.model.name,
       });
@@ -114,7 +190,7 @@ export function createRolloutActivities(
       const p = paths(input);
       const summarize = (s: StoredModelStep, called: boolean): TurnSummary => ({
         kind: s.parsed.kind,
-        preview: s.parsed.kind === 'action' ? s.parsed.command.split('\n')[0]!.slice(0, 120) : undefined,
+        preview: previewOf(s.parsed),
         costUsd: s.reply.costUsd,
         usage: s.reply.usage,
         stopReason: s.reply.stopReason,
@@ -129,13 +205,16 @@ export function createRolloutActivities(
       ).catch((e) => {
         throw toFailure(e);
       });
-      const parsed = parseReply(reply.text, reply.stopReason);
+      const terminal = prompt.agent === 'terminal';
+      const parsed = terminal
+        ? parseTerminalReply(reply.text, reply.stopReason)
+        : parseReply(reply.text, reply.stopReason);
       const stored: StoredModelStep = { step: input.step, reply, parsed };
       writeJson(p.model(input.step), stored);
       if (parsed.kind === 'format_error') {
         writeJson(p.observation(input.step), {
           step: input.step,
-          message: formatErrorMessage(parsed, agent),
+          message: 'error' in parsed ? terminalFormatErrorMessage(parsed) : formatErrorMessage(parsed, agent),
         } satisfies StoredObservation);
       }
       return summarize(stored, true);
@@ -182,6 +261,114 @@ export function createRolloutActivities(
           writeJson(p.observation(input.step), obs);
           return summarize(obs);
         }),
+      );
+    },
+
+    /**
+     * Terminal agent: the tmux session in a (fresh) container, with the task's environment and
+     * working folder. The first screen is stored once, for the first prompt; a rebuilt container
+     * gets a new session and keeps the stored screen.
+     */
+    async startTerminal(input: RolloutRef & { containerId: string }): Promise<void> {
+      const p = paths(input);
+      const t = task(input);
+      return guarded(() =>
+        withHeartbeat(async () => {
+          const term = await terminalOf(t, input.containerId);
+          await startSession(term, { cwd: t.workdir, env: resolvedEnv(t, config, t.env) });
+          if (readIfExists(p.terminal)) return;
+          // Terminus reads the first screen at once; a shell prints its prompt within moments.
+          await sleep(500);
+          const buffer = await capturePane(term, true);
+          const screen = await capturePane(term);
+          writeFileAtomic(p.buffer(0), buffer);
+          writeJson(p.terminal, { screen, tmux: term.tmux === 'tmux' ? 'image' : 'bundle' });
+        }),
+      );
+    },
+
+    /**
+     * Terminal agent: the step's keystroke batches typed into the session, each followed by its
+     * wait, then the screen read back. A retry after a crash types the batches again in the same
+     * container (as the bash agent runs its command again).
+     */
+    async keystrokeStep(input: RolloutRef & { step: number; containerId: string }): Promise<ExecSummary> {
+      const p = paths(input);
+      const summarize = (o: StoredObservation): ExecSummary => ({
+        exitCode: 0,
+        timedOut: false,
+        submitted: !!o.submitted,
+        outputBytes: o.outputBytes ?? 0,
+      });
+      const done = readIfExists<StoredObservation>(p.observation(input.step));
+      if (done) return summarize(done);
+      const turn = readIfExists<StoredModelStep>(p.model(input.step));
+      if (turn?.parsed.kind !== 'action' || !('commands' in turn.parsed))
+        throw new Error(`${p.dir}: step ${input.step} has no keystrokes to type`);
+      const reply = turn.parsed;
+      const t = task(input);
+      return guarded(() =>
+        withHeartbeat(async () => {
+          const started = Date.now();
+          const term = await terminalOf(t, input.containerId);
+          // The shell exited (`exit`, C-d): Terminus ends its loop there, and so does the rollout.
+          if (!(await sessionAlive(term))) {
+            const obs: StoredObservation = {
+              step: input.step,
+              message: 'The terminal session has ended.',
+              keystrokes: [],
+              submitted: true,
+              durationMs: 0,
+            };
+            writeJson(p.observation(input.step), obs);
+            return summarize(obs);
+          }
+          for (const batch of reply.commands) await typeBatch(term, batch);
+          const buffer = await capturePane(term, true);
+          const screen = await capturePane(term);
+          const output = incrementalOutput(previousBuffer(p, input.step), buffer, screen);
+          const pending = pendingCompletion(p, input.step);
+          const obs: StoredObservation = {
+            step: input.step,
+            message:
+              reply.taskComplete && !pending
+                ? completionConfirmation(limitOutput(output))
+                : terminalObservation(output, reply.warning),
+            keystrokes: reply.commands,
+            screen,
+            terminalOutput: output,
+            outputBytes: Buffer.byteLength(output),
+            durationMs: Date.now() - started,
+            taskComplete: reply.taskComplete,
+            submitted: reply.taskComplete && pending,
+          };
+          writeFileAtomic(p.buffer(input.step), buffer);
+          writeJson(p.observation(input.step), obs);
+          return summarize(obs);
+        }),
+      );
+    },
+
+    /**
+     * Terminal agent: a lost container rebuilt by typing the rollout's earlier keystrokes again,
+     * each batch with its recorded wait, without asking the model (the same assumption as
+     * replaySteps: what was typed reproduces its effects).
+     */
+    async replayKeystrokes(input: RolloutRef & { containerId: string; upTo: number }): Promise<{ replayed: number }> {
+      const t = task(input);
+      let replayed = 0;
+      return guarded(() =>
+        withHeartbeat(
+          async () => {
+            const term = await terminalOf(t, input.containerId);
+            for (const { observation } of completedSteps(paths(input)).slice(0, input.upTo - 1)) {
+              for (const batch of observation.keystrokes ?? []) await typeBatch(term, batch);
+              if (observation.keystrokes?.length) replayed++;
+            }
+            return { replayed };
+          },
+          () => ({ replayed }),
+        ),
       );
     },
 

@@ -102,6 +102,8 @@ if [ "$have" != "$recipe" ]; then
     "$tmp/rootfs.tar" "$BASE_IMAGE" >/dev/null
   rm -rf "$tmp"
 fi
+# --- tmux for the terminal agent, for images that lack it (containers are offline) ----------
+bash "$root/scripts/tmux-bundle.sh" >/dev/null || die "could not bundle tmux for the terminal agent (scripts/tmux-bundle.sh)"
 # --- the official SWE-bench harness, pinned, for the differential tests ---------------------
 bash "$root/scripts/swebench-harness.sh" >/dev/null || die "could not install the pinned SWE-bench harness (scripts/swebench-harness.sh)"
 
