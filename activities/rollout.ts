@@ -26,6 +26,7 @@ import {
   writeResult,
   type StoredModelStep,
   type StoredObservation,
+  type StoredPrompt,
 } from '../runtime/rollouts';
 import { rolloutFolder, type RolloutFolder } from '../runtime/runFolder';
 import { execInSandbox } from '../runtime/sandbox';
@@ -76,6 +77,22 @@ export interface ExecSummary {
  * in the observation, so the command runs again here, uncapped, in the container's final state.
  */
 async function collect(t: Task, config: Config, containerId: string, p: RolloutFolder): Promise<string> {
+  // The terminal agent submits no file: its answer is the repository's state, every change
+  // staged and diffed as SWE-agent takes it (`git add -A && git diff --cached`).
+  if (readIfExists<StoredPrompt>(p.prompt)?.agent === 'terminal') {
+    const r = await execInSandbox({
+      containerId,
+      command: 'git add -A >/dev/null 2>&1 && git diff --cached',
+      cwd: t.workdir ?? '/testbed',
+      env: resolvedEnv(t, config, t.env),
+      user: t.agent.user,
+      timeoutSec: 120,
+      outputCapBytes: 50_000_000,
+    });
+    if (r.exitCode !== 0) throw new Error(`git diff failed (exit ${r.exitCode}): ${r.output.slice(-500)}`);
+    writeFileAtomic(p.patch, r.output);
+    return r.output;
+  }
   const command = completedSteps(p)
     .map((s) => s.observation)
     .find((o) => o.submitted)?.command;

@@ -3,7 +3,8 @@
 // test double through the real SDK: it solves the examples (the interactive one included, which
 // the bash agent cannot), bad replies are answered with the error and asked again, a container
 // removed mid-rollout is rebuilt by replaying keystrokes, and summaries and PDR run over it.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutResult } from '../core/rollout';
@@ -216,8 +217,14 @@ describe('the terminal agent', () => {
         return inner(req);
       };
     const before = double.calls.length;
-    const { runDir, result } = await run('terminal-rebuild', [task], { [task.id]: ['solve'] }, {}, wrap);
+    const { runId, runDir, result, client } = await run('terminal-rebuild', [task], { [task.id]: ['solve'] }, {}, wrap);
     expect(removed).toBe(true);
+    // AGENTSCALE_RECORD_HISTORIES=DIR saves this rollout's history for tests/replay.test.ts.
+    const record = process.env.AGENTSCALE_RECORD_HISTORIES;
+    if (record) {
+      const history = await client.workflow.getHandle(`${runId}/${task.id}/it0-r0`).fetchHistory();
+      writeFileSync(path.join(record, 'rollout-terminal-replayed-container.json'), historyToJSON(history));
+    }
     const r = result(task.id);
     expect(r, r.detail).toMatchObject({ exitStatus: 'Submitted', passed: true, sandboxRestarts: 1 });
     // One model call per step: the rebuild asked the model nothing.
