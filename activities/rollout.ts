@@ -29,7 +29,7 @@ import {
   type StoredPrompt,
 } from '../runtime/rollouts';
 import { rolloutFolder, type RolloutFolder } from '../runtime/runFolder';
-import { execInSandbox } from '../runtime/sandbox';
+import { diskGuard, execInSandbox } from '../runtime/sandbox';
 import {
   completionConfirmation,
   incrementalOutput,
@@ -340,7 +340,10 @@ export function createRolloutActivities(
             writeJson(p.observation(input.step), obs);
             return summarize(obs);
           }
+          const disk = await diskGuard(input.containerId);
           for (const batch of reply.commands) await typeBatch(term, batch);
+          // tmux bypasses the command server and its disk watchdog: the limit is checked per step.
+          await disk.check();
           const buffer = await capturePane(term, true);
           const screen = await capturePane(term);
           const output = incrementalOutput(previousBuffer(p, input.step), buffer, screen);

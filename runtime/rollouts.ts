@@ -86,7 +86,8 @@ export function conversationFor(p: RolloutFolder, step: number): { prompt: Store
 
 /** The mini-swe-agent trajectory (`<id>.traj.json`), so its tools read our runs. */
 export function buildTrajectory(p: RolloutFolder, result: RolloutResult, submission: string) {
-  const prompt = readJson<StoredPrompt>(p.prompt);
+  // A terminal rollout whose sandbox never started has no prompt: its first screen is part of it.
+  const prompt = readIfExists<StoredPrompt>(p.prompt) ?? { system: '', instance: '', model: '', agent: 'terminal' };
   const messages: { role: string; content: string; extra?: Record<string, unknown> }[] = [
     { role: 'system', content: prompt.system },
     { role: 'user', content: prompt.instance },

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a machine to run agentscale. Idempotent: each step checks before it acts, so a second
-# run takes a few seconds. Steps: node packages, Docker engine, Temporal CLI, offline base image.
+# run takes a few seconds. Steps: node packages, Docker engine, Temporal CLI, offline base image,
+# tmux for the terminal agent (scripts/tmux-bundle.sh).
 #
 #   AGENTSCALE_DATA    data folder (default: .agentscale in the project)
 #   TEMPORAL_CLI_PATH  an explicit Temporal CLI; skips the lookup below
