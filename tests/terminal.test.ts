@@ -19,6 +19,7 @@ import {
 } from '../core/terminal';
 import { loadDatasets } from '../datasets';
 import { readJson } from '../runtime/artifacts';
+import { loadConfig, PROJECT_ROOT } from '../runtime/config';
 import type { StoredModelStep, StoredObservation } from '../runtime/rollouts';
 import { rolloutFolder, runFolder } from '../runtime/runFolder';
 import { LABEL, listSandboxes, removeSandboxes } from '../runtime/sandbox';
@@ -115,7 +116,9 @@ async function run(
   wrap: (inner: DoubleReplyFn, dataDir: string) => DoubleReplyFn = (inner) => inner,
   extra: Record<string, unknown> = {},
 ) {
-  const { config } = doubleConfig(double, name, { agent: { stepLimit: 12 }, ...extra });
+  // Offline, as the examples need nothing else: the tests do not depend on the host's bridge network.
+  const sandbox = { ...loadConfig(path.join(PROJECT_ROOT, 'agentscale.yaml')).sandbox, network: 'none' };
+  const { config } = doubleConfig(double, name, { agent: { stepLimit: 12 }, sandbox, ...extra });
   const agent = scriptedAgent(runTasks, behaviours);
   double.setReply(wrap(agent.reply, config.dataDir));
   const started = await startRun(config, runTasks, runSettings(config, { strategy: 'sample', n: 1, ...opts }));
