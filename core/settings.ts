@@ -137,3 +137,12 @@ export function describeSettings(s: RunSettings): string {
   if (!m) return `sample x${s.n}`;
   return `${m.strategy} N=${m.n} T=${m.iterations}${m.iterations > 1 ? ` K=${m.k} context=${m.context}` : ''} G=${m.groupSize} V=${m.votes} judge=${m.judgeInput} seed=${m.seed}`;
 }
+
+/** Which agent the run's tasks get, for the first output line: `agent terminal`, or per format. */
+export function describeAgents(s: Pick<RunSettings, 'agents'>, formats: readonly TaskFormat[]): string {
+  const byAgent = new Map<AgentKind, TaskFormat[]>();
+  for (const f of [...new Set(formats)].sort())
+    byAgent.set(agentFor(s, f), [...(byAgent.get(agentFor(s, f)) ?? []), f]);
+  if (byAgent.size <= 1) return `agent ${[...byAgent.keys()][0] ?? 'bash'}`;
+  return `agents ${[...byAgent].map(([a, fs]) => `${a} (${fs.join(', ')})`).join(', ')}`;
+}

@@ -8,7 +8,8 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RolloutResult } from '../core/rollout';
-import { runSettings, type SettingsOptions } from '../core/settings';
+import { ConfigSchema } from '../core/config';
+import { agentFor, describeAgents, runSettings, type SettingsOptions } from '../core/settings';
 import type { Task } from '../core/task';
 import {
   completionConfirmation,
@@ -88,6 +89,23 @@ describe('Terminus reply parsing', () => {
       /^a{5000}\n\[\.\.\. output limited to 10000 bytes; 2000 interior bytes omitted \.\.\.\]\nb{5000}$/,
     );
     expect(completionConfirmation('$')).toContain('"task_complete": true in your JSON response again');
+  });
+});
+
+describe('--agent', () => {
+  it('defaults per format (bash for SWE-bench, terminal for Terminal-Bench and Harbor); --agent sets every format', () => {
+    const config = ConfigSchema.parse({});
+    const byDefault = runSettings(config, { strategy: 'sample' });
+    expect(byDefault.agents).toEqual({ swebench: 'bash', 'terminal-bench': 'terminal', harbor: 'terminal' });
+    expect(describeAgents(byDefault, ['swebench', 'harbor', 'terminal-bench'])).toBe(
+      'agents terminal (harbor, terminal-bench), bash (swebench)',
+    );
+    const pinned = runSettings(config, { strategy: 'sample', agent: 'bash' });
+    expect(describeAgents(pinned, ['swebench', 'harbor'])).toBe('agent bash');
+    const configured = ConfigSchema.parse({ agent: { byFormat: { harbor: 'bash' } } });
+    expect(runSettings(configured, { strategy: 'sample' }).agents!.harbor).toBe('bash');
+    // A run started before the choice existed (no agents recorded) ran the bash agent everywhere.
+    expect(agentFor({}, 'harbor')).toBe('bash');
   });
 });
 
