@@ -231,7 +231,10 @@ export function createRolloutActivities(
       if (parsed.kind === 'format_error') {
         writeJson(p.observation(input.step), {
           step: input.step,
-          message: 'error' in parsed ? terminalFormatErrorMessage(parsed) : formatErrorMessage(parsed, agent),
+          message:
+            'error' in parsed
+              ? terminalFormatErrorMessage(parsed, config.model.maxTokens)
+              : formatErrorMessage(parsed, agent),
         } satisfies StoredObservation);
       }
       return summarize(stored, true);

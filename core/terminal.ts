@@ -271,6 +271,17 @@ const warningText = (w: string[]) => (w.length ? `- ${w.join('\n- ')}` : undefin
  * 60 s as Terminus caps them.
  */
 export function parseTerminalReply(text: string, stopReason?: string): TerminalReply {
+  // A reply cut at the token limit is not acted on, even where it would parse (Terminus 2's
+  // OutputLengthExceededError: "NONE of the actions ... were performed").
+  if (stopReason === 'max_tokens') {
+    const cut = tryParse(text);
+    return {
+      kind: 'format_error',
+      error: 'output length exceeded',
+      warning: warningText(cut.warnings),
+      truncated: true,
+    };
+  }
   let r = tryParse(text);
   let autoWarning: string | undefined;
   if (r.error) {
@@ -302,7 +313,15 @@ export function parseTerminalReply(text: string, stopReason?: string): TerminalR
 }
 
 /** Terminus's answer to a reply it could not parse: nothing was typed, the model is asked again. */
-export function terminalFormatErrorMessage(r: Extract<TerminalReply, { kind: 'format_error' }>): string {
+export function terminalFormatErrorMessage(
+  r: Extract<TerminalReply, { kind: 'format_error' }>,
+  maxTokens?: number,
+): string {
+  if (r.truncated) {
+    const limit = maxTokens ?? 4096;
+    const msg = `ERROR!! NONE of the actions you just requested were performed because you exceeded the maximum output length of ${limit} tokens. Your outputs must be less than ${limit} tokens. Re-issue this request, breaking it into chunks each of which is less than ${limit} tokens.`;
+    return r.warning ? `${msg}\n\nParser warnings from your truncated response:\n${r.warning}` : msg;
+  }
   let feedback = `ERROR: ${r.error}`;
   if (r.warning) feedback += `\nWARNINGS: ${r.warning}`;
   return `Previous response had parsing errors:\n${feedback}\n\nPlease fix these issues and provide a proper JSON response.`;

@@ -71,6 +71,10 @@ describe('Terminus reply parsing', () => {
     expect(chatty).toMatchObject({ kind: 'action', commands: [{ keystrokes: 'ls', duration: 1 }] });
     expect(chatty.warning).toContain('Extra text detected before JSON object');
     expect(chatty.warning).toContain('Missing duration field, using default 1.0');
+    // Cut at the token limit: not acted on even though it would parse, and told so.
+    const long = parseTerminalReply(JSON.stringify(ok), 'max_tokens');
+    if (long.kind !== 'format_error') throw new Error('expected a format error');
+    expect(terminalFormatErrorMessage(long, 1024)).toMatch(/^ERROR!! NONE of the actions .* 1024 tokens/);
     const bad = parseTerminalReply('nothing');
     if (bad.kind !== 'format_error') throw new Error('expected a format error');
     expect(terminalFormatErrorMessage(bad)).toMatch(/^Previous response had parsing errors:\nERROR: No valid JSON/);
