@@ -86,8 +86,12 @@ export async function startSession(t: Terminal, opts: { cwd?: string; env?: Reco
   const args = ['new-session', '-x', String(TERMINAL_COLS), '-y', String(TERMINAL_ROWS), '-d', '-s', SESSION];
   if (opts.cwd) args.push('-c', opts.cwd);
   const cmd = `${tmuxCmd(t, args)} \\; ${['set-option', '-t', SESSION, 'history-limit', String(HISTORY_LIMIT)].map(shQuote).join(' ')}`;
-  const r = await run(t, cmd, opts.env, opts.cwd);
+  // tmux runs $SHELL (else the user's login shell) as a login shell in the pane. A task user
+  // whose login shell is nologin would get a session that ends at once: bash, as the bash agent's
+  // commands run, unless the task's environment names a shell.
+  const r = await run(t, cmd, { SHELL: '/bin/bash', ...opts.env }, opts.cwd);
   if (r.exitCode !== 0) throw new Error(`tmux new-session failed (exit ${r.exitCode}): ${r.output.trim()}`);
+  if (!(await sessionAlive(t))) throw new Error('the tmux session ended as soon as it started (no usable shell?)');
 }
 
 export async function sendKeys(t: Terminal, keystrokes: string): Promise<void> {

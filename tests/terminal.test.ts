@@ -257,6 +257,16 @@ describe('the terminal agent', () => {
     expect(steps(runDir, task.id)).toHaveLength(r.steps);
   });
 
+  it('with --agent terminal on SWE-bench, the answer is the repository diff, graded by the harness', async () => {
+    const [swe] = (await loadDatasets([path.join(EXAMPLES, 'swebench', 'instances.jsonl')])).filter(
+      (t) => t.id === 'example__calc-1',
+    );
+    const { runDir, result } = await run('terminal-swebench', [swe!], { [swe!.id]: ['solve'] }, { agent: 'terminal' });
+    expect(result(swe!.id)).toMatchObject({ exitStatus: 'Submitted', passed: true });
+    const patch = readFileSync(rolloutFolder(runDir, swe!.id, 'it0-r0').patch, 'utf8');
+    expect(patch).toMatch(/^diff --git a\//);
+  });
+
   it('summaries and PDR run over terminal rollouts', async () => {
     const task = byId('hello-file');
     const { runDir, report, result } = await run(
