@@ -56,12 +56,13 @@ export type SandboxActivities = Pick<
   | 'evaluateContainer'
   | 'evaluatePatch'
   | 'replaySteps'
+  | 'replayKeystrokes'
   | 'collectPatch'
   | 'evaluateRollout'
   | 'regradeRollout'
 >;
-/** An agent's command, run in its container. */
-export type ExecActivities = Pick<Activities, 'execStep'>;
+/** An agent's command, or the terminal agent's keystrokes, run in its container. */
+export type ExecActivities = Pick<Activities, 'execStep' | 'keystrokeStep' | 'startTerminal'>;
 /** Calls to the model API: retried as rate limits and overloads ask. */
 export type ModelActivities = Pick<Activities, 'modelTurn' | 'summarize' | 'judgeVote'>;
 /** Reads and writes of the run folder: records, outcomes, reports. */

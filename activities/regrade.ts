@@ -1,7 +1,7 @@
 // `regrade`: a finished run's rollouts evaluated again with today's grader, no model call.
 // SWE-bench rollouts from their stored diffs, in a fresh container as the harness does; container
-// tasks by rebuilding the rollout's final state from its recorded commands (as a lost container is
-// rebuilt) and running the tests there. Each verdict is written once (a retried or resumed regrade
+// tasks by rebuilding the rollout's final state from its recorded commands or keystrokes (as a lost
+// container is rebuilt) and running the tests there. Each verdict is written once (a retried or resumed regrade
 // keeps it), beside the run's own in the regrade's folder.
 import type { Config } from '../core/config';
 import { emptyCost, type TaskScalingResult } from '../core/pdr';
@@ -34,7 +34,7 @@ import { regradeFolder, rolloutFolder, runFolder, taskFolder } from '../runtime/
 import { createSandbox, removeSandbox } from '../runtime/sandbox';
 import { guarded } from './failures';
 import { withHeartbeat } from './heartbeat';
-import { replayCommands } from './rollout';
+import { restoreFinalState } from './rollout';
 import { stageTokens } from './scaling';
 import type { LabelsFor } from './sandbox';
 
@@ -105,7 +105,7 @@ export function createRegradeActivities(config: Config, labelsFor: LabelsFor) {
             const { containerId } = await createSandbox(spec);
             try {
               await prepareSandbox(t, containerId, config);
-              await replayCommands(config, t, containerId, original, { timeoutSec: config.agent.commandTimeoutSec });
+              await restoreFinalState(config, t, containerId, original);
               verdict = await evaluateContainer(t, containerId, logDir, config);
             } finally {
               await removeSandbox(input.name);

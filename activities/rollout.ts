@@ -21,13 +21,27 @@ import {
   buildTrajectory,
   completedSteps,
   conversationFor,
+  storedSteps,
   finishedRollouts,
   writeResult,
   type StoredModelStep,
   type StoredObservation,
+  type StoredPrompt,
 } from '../runtime/rollouts';
 import { rolloutFolder, type RolloutFolder } from '../runtime/runFolder';
-import { execInSandbox } from '../runtime/sandbox';
+import { diskGuard, execInSandbox } from '../runtime/sandbox';
+import {
+  completionConfirmation,
+  incrementalOutput,
+  limitOutput,
+  parseTerminalReply,
+  terminalFormatErrorMessage,
+  terminalObservation,
+  terminalPrompt,
+  type AgentKind,
+  type TerminalReply,
+} from '../core/terminal';
+import { capturePane, sendKeys, sessionAlive, startSession, tmuxIn, type Terminal } from '../runtime/tmux';
 import { guarded, toFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 import type { LabelsFor } from './sandbox';
@@ -63,6 +77,22 @@ export interface ExecSummary {
  * in the observation, so the command runs again here, uncapped, in the container's final state.
  */
 async function collect(t: Task, config: Config, containerId: string, p: RolloutFolder): Promise<string> {
+  // The terminal agent submits no file: its answer is the repository's state, every change
+  // staged and diffed as SWE-agent takes it (`git add -A && git diff --cached`).
+  if (readIfExists<StoredPrompt>(p.prompt)?.agent === 'terminal') {
+    const r = await execInSandbox({
+      containerId,
+      command: 'git add -A >/dev/null 2>&1 && git diff --cached',
+      cwd: t.workdir ?? '/testbed',
+      env: resolvedEnv(t, config, t.env),
+      user: t.agent.user,
+      timeoutSec: 120,
+      outputCapBytes: 50_000_000,
+    });
+    if (r.exitCode !== 0) throw new Error(`git diff failed (exit ${r.exitCode}): ${r.output.slice(-500)}`);
+    writeFileAtomic(p.patch, r.output);
+    return r.output;
+  }
   const command = completedSteps(p)
     .map((s) => s.observation)
     .find((o) => o.submitted)?.command;
@@ -111,6 +141,78 @@ export async function replayCommands(
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The terminal agent's keystroke batches of steps before `upTo` (all when absent), retyped with their waits. */
+async function replayKeystrokeBatches(
+  term: Terminal,
+  p: RolloutFolder,
+  opts: { upTo?: number; progress?: { replayed: number } },
+): Promise<void> {
+  const steps = completedSteps(p);
+  for (const { observation } of steps.slice(0, (opts.upTo ?? steps.length + 1) - 1)) {
+    for (const batch of observation.keystrokes ?? []) await typeBatch(term, batch);
+    if (observation.keystrokes?.length && opts.progress) opts.progress.replayed++;
+  }
+}
+
+/**
+ * A finished rollout's final state rebuilt in a fresh container from what it recorded, with no
+ * model call (`regrade`): the bash agent's commands run again, or the terminal agent's keystrokes
+ * typed again into a new session.
+ */
+export async function restoreFinalState(config: Config, t: Task, containerId: string, p: RolloutFolder) {
+  const steps = completedSteps(p);
+  if (!steps.some((s) => s.observation.keystrokes?.length)) {
+    await replayCommands(config, t, containerId, p, { timeoutSec: config.agent.commandTimeoutSec });
+    return;
+  }
+  const term = await tmuxIn(config, containerId, t.agent.user);
+  await startSession(term, { cwd: t.workdir, env: resolvedEnv(t, config, t.env) });
+  await replayKeystrokeBatches(term, p, {});
+}
+
+/** One batch as Terminus types it: the keys, then what is left of its wait after sending them. */
+async function typeBatch(term: Terminal, batch: { keystrokes: string; duration: number }) {
+  const started = Date.now();
+  await sendKeys(term, batch.keystrokes);
+  const left = batch.duration * 1000 - (Date.now() - started);
+  if (left > 0) await sleep(left);
+}
+
+/** The scrollback after the latest earlier step that typed anything (or when the session started). */
+function previousBuffer(p: RolloutFolder, step: number): string | undefined {
+  for (let s = step - 1; s >= 0; s--) {
+    const b = readTextIfExists(p.buffer(s));
+    if (b !== undefined) return b;
+  }
+  return undefined;
+}
+
+/**
+ * Terminus's pending-completion flag before `step`: set by a reply that says task_complete,
+ * cleared by one that does not; replies that did not parse leave it as it was.
+ */
+function pendingCompletion(p: RolloutFolder, step: number): boolean {
+  let pending = false;
+  for (const s of storedSteps(p)) {
+    if (s.step >= step) break;
+    const parsed = s.model.parsed as TerminalReply;
+    if (parsed.kind === 'action') pending = parsed.taskComplete;
+  }
+  return pending;
+}
+
+const previewOf = (parsed: StoredModelStep['parsed']): string | undefined => {
+  if (parsed.kind !== 'action') return undefined;
+  if ('command' in parsed) return parsed.command.split('\n')[0]!.slice(0, 120);
+  const typed = parsed.commands
+    .map((c) => c.keystrokes)
+    .join('')
+    .trim();
+  return (typed.split('\n')[0] ?? '').slice(0, 120) || (parsed.taskComplete ? '(task complete)' : '(wait)');
+};
+
 export function createRolloutActivities(
   config: Config,
   labelsFor: LabelsFor,
@@ -119,10 +221,11 @@ export function createRolloutActivities(
 ) {
   const paths = (r: RolloutRef) => rolloutFolder(r.runDir, r.taskId, r.rolloutId);
   const task = (r: RolloutRef): Task => loadRunTask(r.runDir, r.taskId);
+  const terminalOf = (t: Task, containerId: string) => tmuxIn(config, containerId, t.agent.user);
 
   return {
     /** Writes the prompts once; a retry or a resumed run keeps the first version. */
-    async initRollout(input: RolloutRef & { contextFrom?: string[] }): Promise<void> {
+    async initRollout(input: RolloutRef & { contextFrom?: string[]; agent?: AgentKind }): Promise<void> {
       const p = paths(input);
       if (readIfExists(p.prompt)) return;
       // PDR: the summaries of the selected earlier rollouts (never their results) join the prompt.
@@ -131,9 +234,28 @@ export function createRolloutActivities(
         if (!s) throw new Error(`${input.rolloutId}: no summary of ${id} to give as context`);
         return s.text;
       });
+      const context = contextText(summaries, config.scaling.templates.summary);
+      if (input.agent === 'terminal') {
+        // Terminus sends its prompt as the first user message, with no system prompt.
+        const first = readIfExists<{ screen: string }>(p.terminal);
+        if (!first) throw new Error(`${p.dir}: the terminal session's first screen is not stored`);
+        writeJson(p.prompt, {
+          system: '',
+          instance: terminalPrompt(
+            task(input),
+            config.agent.templates.terminal,
+            incrementalOutput(undefined, '', first.screen),
+            context,
+          ),
+          contextFrom: input.contextFrom ?? [],
+          model: config.model.name,
+          agent: 'terminal',
+        });
+        return;
+      }
       writeJson(p.prompt, {
         system: agent.templates.system,
-        instance: instancePrompt(task(input), agent, contextText(summaries, config.scaling.templates.summary)),
+        instance: instancePrompt(task(input), agent, context),
         contextFrom: input.contextFrom ?? [],
         model: config.model.name,
       });
@@ -143,7 +265,7 @@ export function createRolloutActivities(
       const p = paths(input);
       const summarize = (s: StoredModelStep, called: boolean): TurnSummary => ({
         kind: s.parsed.kind,
-        preview: s.parsed.kind === 'action' ? s.parsed.command.split('\n')[0]!.slice(0, 120) : undefined,
+        preview: previewOf(s.parsed),
         costUsd: s.reply.costUsd,
         usage: s.reply.usage,
         stopReason: s.reply.stopReason,
@@ -158,13 +280,19 @@ export function createRolloutActivities(
       ).catch((e) => {
         throw toFailure(e);
       });
-      const parsed = parseReply(reply.text, reply.stopReason);
+      const terminal = prompt.agent === 'terminal';
+      const parsed = terminal
+        ? parseTerminalReply(reply.text, reply.stopReason)
+        : parseReply(reply.text, reply.stopReason);
       const stored: StoredModelStep = { step: input.step, reply, parsed };
       writeJson(p.model(input.step), stored);
       if (parsed.kind === 'format_error') {
         writeJson(p.observation(input.step), {
           step: input.step,
-          message: formatErrorMessage(parsed, agent),
+          message:
+            'error' in parsed
+              ? terminalFormatErrorMessage(parsed, config.model.maxTokens)
+              : formatErrorMessage(parsed, agent),
         } satisfies StoredObservation);
       }
       return summarize(stored, true);
@@ -211,6 +339,113 @@ export function createRolloutActivities(
           writeJson(p.observation(input.step), obs);
           return summarize(obs);
         }),
+      );
+    },
+
+    /**
+     * Terminal agent: the tmux session in a (fresh) container, with the task's environment and
+     * working folder. The first screen is stored once, for the first prompt; a rebuilt container
+     * gets a new session and keeps the stored screen.
+     */
+    async startTerminal(input: RolloutRef & { containerId: string }): Promise<void> {
+      const p = paths(input);
+      const t = task(input);
+      return guarded(() =>
+        withHeartbeat(async () => {
+          const term = await terminalOf(t, input.containerId);
+          await startSession(term, { cwd: t.workdir, env: resolvedEnv(t, config, t.env) });
+          if (readIfExists(p.terminal)) return;
+          // Terminus reads the first screen at once; a shell prints its prompt within moments.
+          await sleep(500);
+          const buffer = await capturePane(term, true);
+          const screen = await capturePane(term);
+          writeFileAtomic(p.buffer(0), buffer);
+          writeJson(p.terminal, { screen, tmux: term.tmux === 'tmux' ? 'image' : 'bundle' });
+        }),
+      );
+    },
+
+    /**
+     * Terminal agent: the step's keystroke batches typed into the session, each followed by its
+     * wait, then the screen read back. A retry after a crash types the batches again in the same
+     * container (as the bash agent runs its command again).
+     */
+    async keystrokeStep(input: RolloutRef & { step: number; containerId: string }): Promise<ExecSummary> {
+      const p = paths(input);
+      const summarize = (o: StoredObservation): ExecSummary => ({
+        exitCode: 0,
+        timedOut: false,
+        submitted: !!o.submitted,
+        outputBytes: o.outputBytes ?? 0,
+      });
+      const done = readIfExists<StoredObservation>(p.observation(input.step));
+      if (done) return summarize(done);
+      const turn = readIfExists<StoredModelStep>(p.model(input.step));
+      if (turn?.parsed.kind !== 'action' || !('commands' in turn.parsed))
+        throw new Error(`${p.dir}: step ${input.step} has no keystrokes to type`);
+      const reply = turn.parsed;
+      const t = task(input);
+      return guarded(() =>
+        withHeartbeat(async () => {
+          const started = Date.now();
+          const term = await terminalOf(t, input.containerId);
+          // The shell exited (`exit`, C-d): Terminus ends its loop there, and so does the rollout.
+          if (!(await sessionAlive(term))) {
+            const obs: StoredObservation = {
+              step: input.step,
+              message: 'The terminal session has ended.',
+              keystrokes: [],
+              submitted: true,
+              durationMs: 0,
+            };
+            writeJson(p.observation(input.step), obs);
+            return summarize(obs);
+          }
+          const disk = await diskGuard(input.containerId);
+          for (const batch of reply.commands) await typeBatch(term, batch);
+          // tmux bypasses the command server and its disk watchdog: the limit is checked per step.
+          await disk.check();
+          const buffer = await capturePane(term, true);
+          const screen = await capturePane(term);
+          const output = incrementalOutput(previousBuffer(p, input.step), buffer, screen);
+          const pending = pendingCompletion(p, input.step);
+          const obs: StoredObservation = {
+            step: input.step,
+            message:
+              reply.taskComplete && !pending
+                ? completionConfirmation(limitOutput(output))
+                : terminalObservation(output, reply.warning),
+            keystrokes: reply.commands,
+            screen,
+            terminalOutput: output,
+            outputBytes: Buffer.byteLength(output),
+            durationMs: Date.now() - started,
+            taskComplete: reply.taskComplete,
+            submitted: reply.taskComplete && pending,
+          };
+          writeFileAtomic(p.buffer(input.step), buffer);
+          writeJson(p.observation(input.step), obs);
+          return summarize(obs);
+        }),
+      );
+    },
+
+    /**
+     * Terminal agent: a lost container rebuilt by typing the rollout's earlier keystrokes again,
+     * each batch with its recorded wait, without asking the model (the same assumption as
+     * replaySteps: what was typed reproduces its effects).
+     */
+    async replayKeystrokes(input: RolloutRef & { containerId: string; upTo: number }): Promise<{ replayed: number }> {
+      const progress = { replayed: 0 };
+      return guarded(() =>
+        withHeartbeat(
+          async () => {
+            const term = await terminalOf(task(input), input.containerId);
+            await replayKeystrokeBatches(term, paths(input), { upTo: input.upTo, progress });
+            return { replayed: progress.replayed };
+          },
+          () => ({ replayed: progress.replayed }),
+        ),
       );
     },
 

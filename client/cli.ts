@@ -143,6 +143,12 @@ withDatasetOptions(
   ),
 )
   .option('--run-id <id>', 'run id (default: run-<timestamp>); an existing id attaches to or continues that run')
+  .addOption(
+    new Option(
+      '--agent <kind>',
+      'the agent for every task: bash (a fresh bash -lc per command) or terminal (keystrokes in a tmux session, after Terminus) (default: agent.byFormat: bash for SWE-bench, terminal for Terminal-Bench and Harbor)',
+    ).choices(['bash', 'terminal']),
+  )
   .option('--concurrency <n>', 'tasks in flight (default: run.taskConcurrency from config)', positiveInt)
   .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))

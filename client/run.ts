@@ -7,7 +7,13 @@ import type { Config } from '../core/config';
 import { scalingProblems, SettingsError } from '../core/input';
 import { renderRunReport, type RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
-import { describeSettings, runSettings, type RunSettings, type SettingsOptions } from '../core/settings';
+import {
+  describeAgents,
+  describeSettings,
+  runSettings,
+  type RunSettings,
+  type SettingsOptions,
+} from '../core/settings';
 import { taskRef, type Task } from '../core/task';
 import type { TaskSelection } from '../datasets';
 import { loadRunDataset, readJson, writeJson } from '../runtime/artifacts';
@@ -158,7 +164,10 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
     });
     const verb = status === 'RUNNING' ? 'attached to' : status ? `continuing (${status.toLowerCase()})` : 'started';
     console.error(
-      `${verb} run ${runId}: ${describeSettings(settings)} on ${tasks.length} task${tasks.length === 1 ? '' : 's'}, model ${config.model.name}${url ? `\n  ${url}` : ''}`,
+      `${verb} run ${runId}: ${describeSettings(settings)} on ${tasks.length} task${tasks.length === 1 ? '' : 's'}, ${describeAgents(
+        settings,
+        tasks.map((t) => t.format),
+      )}, model ${config.model.name}${url ? `\n  ${url}` : ''}`,
     );
     if (opts.detach) return detached(config, server, client, runId);
 

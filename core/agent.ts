@@ -4,6 +4,7 @@
 // limits here, I/O in activities.
 import { z } from 'zod';
 import type { Task } from './task';
+import { AGENT_KINDS, DEFAULT_AGENT_BY_FORMAT, TERMINAL_PROMPT } from './terminal';
 
 export const SUBMIT_SENTINEL = 'COMPLETE_TASK_AND_SUBMIT_FINAL_OUTPUT';
 
@@ -176,6 +177,11 @@ Here are some thoughts about why you want to perform the action.
 
 If you have completed your assignment, please consult the first message about how to submit your solution (you will not be able to continue working on this task after that).`,
   ),
+  /**
+   * The terminal agent's first user message (Terminus 2's JSON-plain prompt): `{{task}}`,
+   * `{{context}}` (PDR's summaries), `{{terminal_state}}` (the session's first screen).
+   */
+  terminal: z.string().default(TERMINAL_PROMPT),
   /** A reply cut at the token limit with no complete action: mini-swe-agent's finish_reason=length message. */
   truncated: z
     .string()
@@ -200,6 +206,17 @@ export const AgentConfigSchema = z.object({
    */
   formatErrorLimit: z.number().int().positive().default(3),
   templates: TemplatesSchema.prefault({}),
+  /**
+   * The agent a task of each format gets when `run --agent` does not choose one: the paper's
+   * choice, the bash agent on SWE-bench and the terminal (tmux) agent on Terminal-Bench and Harbor.
+   */
+  byFormat: z
+    .object({
+      swebench: z.enum(AGENT_KINDS).default(DEFAULT_AGENT_BY_FORMAT.swebench),
+      'terminal-bench': z.enum(AGENT_KINDS).default(DEFAULT_AGENT_BY_FORMAT['terminal-bench']),
+      harbor: z.enum(AGENT_KINDS).default(DEFAULT_AGENT_BY_FORMAT.harbor),
+    })
+    .prefault({}),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 

@@ -2,6 +2,8 @@
 // run.json and the workflow input so that a continued run behaves as it began.
 import type { AgentLimits } from './agent';
 import type { Config } from './config';
+import type { TaskFormat } from './task';
+import type { AgentKind } from './terminal';
 
 /** How often and how patiently a model call is retried (rate limits, overloads, 5xx). */
 export interface ModelRetry {
@@ -38,7 +40,15 @@ export interface RunSettings {
   /** Overrides each task's agent timeout when set. */
   wallTimeSec?: number;
   modelRetry: ModelRetry;
+  /**
+   * The agent per task format (`--agent` for every format, else `agent.byFormat`). Absent in
+   * runs started before there was a choice: those ran the bash agent everywhere.
+   */
+  agents?: Record<TaskFormat, AgentKind>;
 }
+
+/** The agent a run's task gets. */
+export const agentFor = (s: Pick<RunSettings, 'agents'>, format: TaskFormat): AgentKind => s.agents?.[format] ?? 'bash';
 
 /** What a user may choose on the command line; the config fills in the rest. */
 export interface SettingsOptions {
@@ -52,6 +62,8 @@ export interface SettingsOptions {
   judgeInput?: JudgeInput;
   seed?: number;
   concurrency?: number;
+  /** `--agent`: one agent for every task, whatever its format. */
+  agent?: AgentKind;
 }
 
 /** The method's parameters: config.scaling (the paper's defaults), then the command's flags. */
@@ -93,6 +105,9 @@ export function runSettings(config: Config, opts: SettingsOptions): RunSettings 
     commandTimeoutSec: config.agent.commandTimeoutSec,
     wallTimeSec: config.agent.wallTimeSec,
     modelRetry: modelRetry(config),
+    agents: opts.agent
+      ? { swebench: opts.agent, 'terminal-bench': opts.agent, harbor: opts.agent }
+      : { ...config.agent.byFormat },
   };
 }
 
@@ -121,4 +136,13 @@ export function describeSettings(s: RunSettings): string {
   const m = s.scaling;
   if (!m) return `sample x${s.n}`;
   return `${m.strategy} N=${m.n} T=${m.iterations}${m.iterations > 1 ? ` K=${m.k} context=${m.context}` : ''} G=${m.groupSize} V=${m.votes} judge=${m.judgeInput} seed=${m.seed}`;
+}
+
+/** Which agent the run's tasks get, for the first output line: `agent terminal`, or per format. */
+export function describeAgents(s: Pick<RunSettings, 'agents'>, formats: readonly TaskFormat[]): string {
+  const byAgent = new Map<AgentKind, TaskFormat[]>();
+  for (const f of [...new Set(formats)].sort())
+    byAgent.set(agentFor(s, f), [...(byAgent.get(agentFor(s, f)) ?? []), f]);
+  if (byAgent.size <= 1) return `agent ${[...byAgent.keys()][0] ?? 'bash'}`;
+  return `agents ${[...byAgent].map(([a, fs]) => `${a} (${fs.join(', ')})`).join(', ')}`;
 }

@@ -4,6 +4,8 @@
 // the next step rebuilds the conversation from disk.
 import { existsSync, readdirSync } from 'node:fs';
 import type { ParsedReply } from '../core/agent';
+import type { Keystrokes, TerminalReply } from '../core/terminal';
+import type { AgentKind } from '../core/terminal';
 import type { ChatMessage, ModelReply } from '../core/model';
 import type { RolloutResult } from '../core/rollout';
 import { readIfExists, readJson, writeJson } from './artifacts';
@@ -13,12 +15,15 @@ export interface StoredPrompt {
   system: string;
   instance: string;
   model: string;
+  /** Which agent played the rollout; absent: bash (rollouts recorded before there was a choice). */
+  agent?: AgentKind;
 }
 
 export interface StoredModelStep {
   step: number;
   reply: ModelReply;
-  parsed: ParsedReply;
+  /** The bash agent's parse (a command), or the terminal agent's (keystroke batches). */
+  parsed: ParsedReply | TerminalReply;
 }
 
 export interface StoredObservation {
@@ -33,6 +38,14 @@ export interface StoredObservation {
   durationMs?: number;
   submitted?: boolean;
   submission?: string;
+  /** Terminal agent: the batches typed, each with its wait (seconds), as sent. */
+  keystrokes?: Keystrokes[];
+  /** Terminal agent: the visible screen after the batches. */
+  screen?: string;
+  /** Terminal agent: what the scrollback gained, or the screen (Terminus's incremental output), uncapped. */
+  terminalOutput?: string;
+  /** Terminal agent: the reply said task_complete (a first one is asked again; two in a row end). */
+  taskComplete?: boolean;
 }
 
 /** Every step with a model reply on disk, in order, with its observation when it has one. */
@@ -73,7 +86,8 @@ export function conversationFor(p: RolloutFolder, step: number): { prompt: Store
 
 /** The mini-swe-agent trajectory (`<id>.traj.json`), so its tools read our runs. */
 export function buildTrajectory(p: RolloutFolder, result: RolloutResult, submission: string) {
-  const prompt = readJson<StoredPrompt>(p.prompt);
+  // A terminal rollout whose sandbox never started has no prompt: its first screen is part of it.
+  const prompt = readIfExists<StoredPrompt>(p.prompt) ?? { system: '', instance: '', model: '', agent: 'terminal' };
   const messages: { role: string; content: string; extra?: Record<string, unknown> }[] = [
     { role: 'system', content: prompt.system },
     { role: 'user', content: prompt.instance },
@@ -95,9 +109,16 @@ export function buildTrajectory(p: RolloutFolder, result: RolloutResult, submiss
         role: 'user',
         content: obs.message,
         extra:
-          obs.command === undefined
-            ? { format_error: true }
-            : { returncode: obs.exitCode, timed_out: obs.timedOut, duration_ms: obs.durationMs },
+          obs.keystrokes !== undefined
+            ? {
+                keystrokes: obs.keystrokes,
+                screen: obs.screen,
+                task_complete: obs.taskComplete,
+                duration_ms: obs.durationMs,
+              }
+            : obs.command === undefined
+              ? { format_error: true }
+              : { returncode: obs.exitCode, timed_out: obs.timedOut, duration_ms: obs.durationMs },
       });
     }
   }
@@ -111,10 +132,13 @@ export function buildTrajectory(p: RolloutFolder, result: RolloutResult, submiss
         cost_known: result.costUsd !== null,
       },
       model: prompt.model,
+      ...(prompt.agent ? { agent: prompt.agent } : {}),
       agentscale: { rollout_id: result.rolloutId, steps: result.steps, passed: result.passed, detail: result.detail },
     },
     messages,
-    trajectory_format: 'mini-swe-agent-1',
+    // The terminal agent's trajectory has the same messages; each observation's `extra` holds
+    // its keystroke batches and the screen after them.
+    trajectory_format: prompt.agent === 'terminal' ? 'agentscale-terminal-1' : 'mini-swe-agent-1',
   };
 }
 

@@ -6,6 +6,7 @@
 //   tasks/<task>/build.log  image-mappings.json  verdict.json  scaling.json
 //   tasks/<task>/<attempt>/...                          validate's oracle and null attempts
 //   tasks/<task>/rollouts/<rollout>/prompt.json  steps/NNNN.model.json  steps/NNNN.obs.json
+//                                   steps/NNNN.buffer.txt                  terminal agent's scrollback
 //                                   patch.diff  summary.json  result.json  <task>.traj.json
 //                                   evaluation/...      the hidden tests' logs
 //   tasks/<task>/tournaments/<id>/bracket.json  votes/<key>.json
@@ -87,6 +88,10 @@ export function rolloutFolder(runDir: string, taskId: string, rolloutId: string)
     prompt: path.join(dir, 'prompt.json'),
     model: (step: number) => path.join(dir, 'steps', `${pad(step)}.model.json`),
     observation: (step: number) => path.join(dir, 'steps', `${pad(step)}.obs.json`),
+    /** Terminal agent: the session's whole scrollback after the step (step 0: when it started). */
+    buffer: (step: number) => path.join(dir, 'steps', `${pad(step)}.buffer.txt`),
+    /** Terminal agent: the session's first screen and where its tmux came from, written once. */
+    terminal: path.join(dir, 'terminal.json'),
     patch: path.join(dir, 'patch.diff'),
     summary: path.join(dir, 'summary.json'),
     evaluation: path.join(dir, 'evaluation'),

@@ -1,7 +1,10 @@
 // The bundled local model for trying agentscale without an API key: the Messages-API test double
 // (messagesApi.ts) answering as a scripted agent, summariser and judge on the bundled examples.
 // It demonstrates the pipeline; its "results" say nothing about any model.
-//   node --import tsx/esm scripted-model/main.ts [--port N] [--latency-ms N]   prints its base URL, runs until killed
+//   node --import tsx/esm scripted-model/main.ts [--port N] [--latency-ms N] [DATASETS...]
+// prints its base URL and runs until killed. DATASETS: more tasks it should know (task folders,
+// folders of them, instance files), besides the bundled examples; it plays the bash agent or the
+// terminal agent, whichever prompt it is sent.
 import { loadDatasets } from '../datasets';
 import { PROJECT_ROOT } from '../runtime/config';
 import { startMessagesApiDouble } from './messagesApi';
@@ -11,12 +14,18 @@ const flag = (name: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : undefined;
 };
-const tasks = await loadDatasets(
-  ['harbor', 'terminal-bench', 'swebench/instances.jsonl'].map((d) => `${PROJECT_ROOT}/examples/${d}`),
-);
+const extra = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+const tasks = await loadDatasets([
+  ...['harbor', 'terminal-bench', 'swebench/instances.jsonl'].map((d) => `${PROJECT_ROOT}/examples/${d}`),
+  ...extra,
+]);
 // One rollout in four solves its task, so selection has something to find.
+// The interactive example is solved by answering its questions at the terminal.
 const behaviours = Object.fromEntries(
-  tasks.map((t) => [t.id, ['giveUp', 'solve', 'giveUp', 'giveUp'] satisfies Behaviour[]]),
+  tasks.map((t) => [
+    t.id,
+    ['giveUp', t.id === 'quiz' ? 'interact' : 'solve', 'giveUp', 'giveUp'] satisfies Behaviour[],
+  ]),
 );
 const double = await startMessagesApiDouble({
   port: flag('--port'),

@@ -8,9 +8,12 @@ import { PATCH_FILE, SUBMIT_SENTINEL, submitCommand } from '../core/agent';
 import { JUDGE_SYSTEM } from '../core/judge';
 import { SUMMARY_SYSTEM } from '../core/summary';
 import type { Task } from '../core/task';
+import { TERMINAL_PROMPT_MARK } from '../core/terminal';
 import type { DoubleReplyFn, DoubleRequest, DoubleResponse } from './messagesApi';
+import { programOf, terminalReply } from './scriptedTerminal';
 
-export type Behaviour = 'solve' | 'giveUp' | 'chatty' | 'wander' | 'fail';
+/** interact: run the program the task names and answer its questions (only a terminal can); badJson: terminal agent only (scriptedTerminal.ts), else solve. */
+export type Behaviour = 'solve' | 'giveUp' | 'chatty' | 'wander' | 'fail' | 'interact' | 'badJson';
 
 const say = (thought: string, command: string) => `THOUGHT: ${thought}\n\n\`\`\`bash\n${command}\n\`\`\``;
 
@@ -37,6 +40,10 @@ function submitSteps(task: Task): string[] {
 /** Commands of each behaviour, in turn; the last one repeats. */
 function plan(b: Behaviour, task: Task): string[] {
   switch (b) {
+    case 'interact':
+      // What works at a terminal fails in a fresh non-interactive shell: no tty to answer at.
+      return ['ls -la', programOf(task), ...submitSteps(task)];
+    case 'badJson':
     case 'solve':
       // On SWE-bench it also leaves a reproduction script behind, which its patch must not hold.
       return [
@@ -118,6 +125,9 @@ export function scriptedAgent(
       behaviour = (/\[plan (\w+)\]/.exec(turns[0]!.content)?.[1] as Behaviour | undefined) ?? 'solve';
     }
     if (behaviour === 'fail') return { error: { status: 500, type: 'api_error', message: 'scripted failure' } };
+    // The terminal agent's first prompt (Terminus's): the same behaviours, played as keystrokes.
+    if (req.messages[0]?.content.includes(TERMINAL_PROMPT_MARK) && behaviour !== 'chatty')
+      return terminalReply(task, behaviour, req.messages);
     if (behaviour === 'chatty')
       return {
         text: `[plan chatty] I think the answer is to look around, but I will not say how (turn ${turns.length + 1}).`,

@@ -295,7 +295,8 @@ async function durable(
   const config = benchConfig(label, c, tasks.length);
   double!.setReply(scriptedAgent(tasks, Object.fromEntries(tasks.map((t) => [t.id, ['wander']]))).reply);
   const runId = `bench-${label}-${Date.now().toString(36)}`;
-  const settings = runSettings(config, { strategy: 'sample', n: N, concurrency: tasks.length });
+  // The pool side plays the bash agent's protocol (core/agent.ts), so the Temporal side runs the bash agent too.
+  const settings = runSettings(config, { strategy: 'sample', n: N, concurrency: tasks.length, agent: 'bash' });
   const worker = await createWorker(config, server, WORKER_OPTS);
 
   const m0 = await scrapeMetrics();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a machine to run agentscale. Idempotent: each step checks before it acts, so a second
-# run takes a few seconds. Steps: node packages, Docker engine, Temporal CLI, offline base image.
+# run takes a few seconds. Steps: node packages, Docker engine, Temporal CLI, offline base image,
+# tmux for the terminal agent (scripts/tmux-bundle.sh).
 #
 #   AGENTSCALE_DATA    data folder (default: .agentscale in the project)
 #   TEMPORAL_CLI_PATH  an explicit Temporal CLI; skips the lookup below
@@ -102,6 +103,8 @@ if [ "$have" != "$recipe" ]; then
     "$tmp/rootfs.tar" "$BASE_IMAGE" >/dev/null
   rm -rf "$tmp"
 fi
+# --- tmux for the terminal agent, for images that lack it (containers are offline) ----------
+bash "$root/scripts/tmux-bundle.sh" >/dev/null || die "could not bundle tmux for the terminal agent (scripts/tmux-bundle.sh)"
 # --- the official SWE-bench harness, pinned, for the differential tests ---------------------
 bash "$root/scripts/swebench-harness.sh" >/dev/null || die "could not install the pinned SWE-bench harness (scripts/swebench-harness.sh)"
 

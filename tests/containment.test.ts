@@ -67,7 +67,12 @@ describe('hostile rollouts', () => {
     async () => {
       const { config } = doubleConfig(double, 'containment');
       double.setReply(hostileAgent(task));
-      const { runId, runDir } = await startRun(config, [task], runSettings(config, { strategy: 'sample', n: 2 }));
+      // The bash agent's containment (the command server's sweep and disk watchdog): pinned to it.
+      const { runId, runDir } = await startRun(
+        config,
+        [task],
+        runSettings(config, { strategy: 'sample', n: 2, agent: 'bash' }),
+      );
       const result = (id: string) => readJson<RolloutResult>(rolloutFolder(runDir, task.id, id).result);
       const observation = (id: string, step: number) =>
         readJson<StoredObservation>(rolloutFolder(runDir, task.id, id).observation(step));

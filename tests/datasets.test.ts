@@ -122,7 +122,7 @@ describe('shipped examples', () => {
 
   it('loads the Terminal-Bench 1 examples (instruction and descriptions forms)', async () => {
     const tasks = byId(await loadDataset(path.join(EX, 'terminal-bench')));
-    expect(Object.keys(tasks).sort()).toEqual(['count-lines', 'json-names']);
+    expect(Object.keys(tasks).sort()).toEqual(['count-lines', 'json-names', 'quiz']);
     const dir = path.join(EX, 'terminal-bench', 'count-lines');
     expect(tasks['count-lines']).toMatchObject({
       format: 'terminal-bench',
@@ -203,8 +203,8 @@ describe('shipped examples', () => {
       path.join(FX, 'terminal-bench'),
       path.join(FX, 'swebench', 'bad-gold.jsonl'),
     ]);
-    expect(tasks).toHaveLength(13);
-    expect(new Set(tasks.map((t) => t.id)).size).toBe(13);
+    expect(tasks).toHaveLength(14);
+    expect(new Set(tasks.map((t) => t.id)).size).toBe(14);
     for (const t of tasks) {
       expect(TaskSchema.parse(t)).toEqual(t);
       expect(JSON.parse(JSON.stringify(t))).toEqual(t); // plain serialisable data

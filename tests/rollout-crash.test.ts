@@ -1,6 +1,7 @@
 // Rollouts survive their workers: one worker is stopped gracefully (it removes its containers, so
 // the next one rebuilds them by replaying stored commands), the next is killed with SIGKILL mid-
-// rollout, a third finishes the run. The model's call log must show no finished step's call made
+// rollout, a third finishes the run; the terminal agent's rollouts (Harbor, Terminal-Bench) and the
+// bash agent's (SWE-bench) alike. The model's call log must show no finished step's call made
 // twice; only a call in flight at a stop may repeat. The model is the Messages-API test double.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
@@ -118,6 +119,12 @@ describe('rollouts across worker stops', () => {
     expect(solved).toMatchObject({ exitStatus: 'Submitted', passed: true });
     for (const r of results.filter((x) => x.taskId !== harbor!.id))
       expect(r).toMatchObject({ exitStatus: 'LimitsExceeded', steps: 8 });
+    // Harbor and Terminal-Bench rollouts are the terminal agent's (their stored keystrokes are
+    // what a rebuilt container replays); SWE-bench's the bash agent's.
+    for (const r of results)
+      expect(readJson<{ agent?: string }>(rolloutFolder(runDir, r.taskId, 'it0-r0').prompt).agent ?? 'bash').toBe(
+        tasks.find((t) => t.id === r.taskId)!.format === 'swebench' ? 'bash' : 'terminal',
+      );
     // At least one rollout lost its container to the graceful stop and was rebuilt by replay.
     expect(results.some((r) => r.sandboxRestarts > 0)).toBe(true);
 

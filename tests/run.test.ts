@@ -227,9 +227,16 @@ describe('run.json', () => {
     const a = resultShapingSettings(base, sha256);
     expect(Object.keys(a.prompts).sort()).toEqual(
       [
-        ...['system', 'instance', 'swebenchInstance', 'observation', 'timeout', 'formatError', 'truncated'].map(
-          (k) => `agent.templates.${k}`,
-        ),
+        ...[
+          'system',
+          'instance',
+          'swebenchInstance',
+          'observation',
+          'timeout',
+          'formatError',
+          'terminal',
+          'truncated',
+        ].map((k) => `agent.templates.${k}`),
         ...['system', 'instance', 'retry', 'context'].map((k) => `scaling.templates.summary.${k}`),
         ...['system', 'instance', 'retry'].map((k) => `scaling.templates.judge.${k}`),
       ].sort(),

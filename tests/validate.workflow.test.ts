@@ -42,7 +42,8 @@ describe('validate workflow', () => {
 
     const byId = Object.fromEntries(result.verdicts.map((v) => [v.taskId, v]));
     expect(Object.keys(byId).sort()).toEqual(tasks.map((t) => t.id).sort());
-    for (const id of ['hello-file', 'count-lines', 'json-names', 'example__calc-1', 'example__calc-2']) {
+    // quiz: the interactive example; its oracle answers through a pseudo-terminal.
+    for (const id of ['hello-file', 'count-lines', 'json-names', 'quiz', 'example__calc-1', 'example__calc-2']) {
       expect(byId[id], `${id}: ${byId[id]?.problems.join('; ')}`).toMatchObject({ status: 'valid' });
     }
     expect(byId['broken-oracle']).toMatchObject({
@@ -52,7 +53,7 @@ describe('validate workflow', () => {
     });
     expect(byId['broken-oracle']!.problems[0]).toMatch(/oracle fails/);
     expect(byId['null-passes']).toMatchObject({ status: 'invalid', null: { passed: true } });
-    expect(result.summary).toMatchObject({ total: tasks.length, valid: 5, invalid: 2, error: 0 });
+    expect(result.summary).toMatchObject({ total: tasks.length, valid: 6, invalid: 2, error: 0 });
 
     const paths = runFolder(runDirOf(config, runId));
     expect(JSON.parse(readFileSync(paths.results, 'utf8')).verdicts).toHaveLength(tasks.length);

@@ -16,6 +16,7 @@ import { SA } from '../core/searchAttributes';
 import { addCost, addUsage, emptyUsage } from '../core/model';
 import { containerName, type TaskRef } from '../core/task';
 import { rolloutOutcome, type RolloutResult } from '../core/rollout';
+import { MAX_DURATION_SEC, type AgentKind } from '../core/terminal';
 import type { ModelRetry } from '../core/settings';
 import { execOptions, modelOptions, recordOptions, sandboxOptions } from './activityOptions';
 import { failureOf } from './failures';
@@ -36,6 +37,11 @@ export interface RolloutInput {
   contextFrom?: string[];
   /** Set when the server has our search attributes: the rollout is findable in the UI by these. */
   searchAttributes?: { strategy: string; iteration: number };
+  /**
+   * Which agent plays the rollout; absent (rollouts started before there was a choice): bash.
+   * The terminal agent's steps are keystroke activities in a tmux session (core/terminal.ts).
+   */
+  agent?: AgentKind;
 }
 
 /** Rollouts started before they recorded their outcome as a search attribute. */
@@ -66,6 +72,7 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   let tryNo = 1;
   let name = containerName(runId, task.id, rolloutId, tryNo);
   let containerId: string | undefined;
+  const terminal = input.agent === 'terminal';
   const startSandbox = async () => {
     containerId = undefined;
     containerId = (
@@ -73,7 +80,14 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
         { ...ref, attempt: rolloutId, name, image: input.image },
       ])
     ).containerId;
+    // The terminal agent's session lives in the container: a fresh container gets a fresh one.
+    if (terminal)
+      await exec.startTerminal.executeWithOptions({ summary: `tmux session in ${name}` }, [{ ...ref, containerId }]);
   };
+  const initRollout = () =>
+    record.initRollout.executeWithOptions({ summary: 'write prompts' }, [
+      { ...ref, contextFrom: input.contextFrom, ...(terminal ? { agent: 'terminal' as const } : {}) },
+    ]);
 
   let steps = 0;
   let apiCalls = 0;
@@ -87,10 +101,10 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   let patchBytes: number | undefined;
 
   try {
-    await record.initRollout.executeWithOptions({ summary: 'write prompts' }, [
-      { ...ref, contextFrom: input.contextFrom },
-    ]);
+    // The terminal agent's first prompt shows the session's first screen, so the session comes first.
+    if (!terminal) await initRollout();
     await startSandbox();
+    if (terminal) await initRollout();
 
     for (let step = 1; !exitStatus; step++) {
       let turn;
@@ -208,9 +222,12 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   async function runStep(step: number, preview: string | undefined) {
     for (;;) {
       try {
-        return await exec.execStep.executeWithOptions({ summary: stepSummary(step, preview) }, [
-          { ...ref, step, containerId: containerId! },
-        ]);
+        const args = [{ ...ref, step, containerId: containerId! }] as const;
+        const summary = { summary: stepSummary(step, preview) };
+        return await (terminal
+          ? // A batch may hold several waits of up to a minute each; the activity heartbeats meanwhile.
+            exec.keystrokeStep.executeWithOptions({ ...summary, startToCloseTimeout: '30 minutes' }, [...args])
+          : exec.execStep.executeWithOptions(summary, [...args]));
       } catch (e) {
         const f = failureOf(e);
         if (f.type !== FAILURE.sandboxLost || tryNo >= MAX_SANDBOX_TRIES) {
@@ -221,13 +238,22 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
         await sandbox.removeSandbox.executeWithOptions({ summary: `remove ${name}` }, [{ name }]);
         name = containerName(runId, task.id, rolloutId, ++tryNo);
         await startSandbox();
-        await sandbox.replaySteps.executeWithOptions(
-          {
-            summary: `replay steps 1..${step - 1} in ${name}`,
-            startToCloseTimeout: `${(step + 1) * (input.commandTimeoutSec + 5)} seconds`,
-          },
-          [{ ...ref, containerId: containerId!, upTo: step }],
-        );
+        if (terminal)
+          await sandbox.replayKeystrokes.executeWithOptions(
+            {
+              summary: `replay keystrokes of steps 1..${step - 1} in ${name}`,
+              startToCloseTimeout: `${(step + 1) * (MAX_DURATION_SEC * 4 + 30)} seconds`,
+            },
+            [{ ...ref, containerId: containerId!, upTo: step }],
+          );
+        else
+          await sandbox.replaySteps.executeWithOptions(
+            {
+              summary: `replay steps 1..${step - 1} in ${name}`,
+              startToCloseTimeout: `${(step + 1) * (input.commandTimeoutSec + 5)} seconds`,
+            },
+            [{ ...ref, containerId: containerId!, upTo: step }],
+          );
       }
     }
   }

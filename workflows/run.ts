@@ -16,7 +16,7 @@ import { agentCost } from '../core/pdr';
 import type { RunReport } from '../core/report';
 import type { RolloutResult } from '../core/rollout';
 import { SA } from '../core/searchAttributes';
-import { scalingOf, type RunSettings } from '../core/settings';
+import { agentFor, scalingOf, type RunSettings } from '../core/settings';
 import type { TaskRef } from '../core/task';
 import { recordOptions, sandboxOptions } from './activityOptions';
 import { failureOf } from './failures';
@@ -72,6 +72,8 @@ const taskScalingInput = (
   wallTimeSec: input.settings.wallTimeSec ?? task.agentTimeoutSec,
   modelRetry: input.settings.modelRetry,
   searchAttributes: input.searchAttributes,
+  // Absent for runs started before there was a choice, so their histories replay unchanged.
+  ...(input.settings.agents ? { agent: agentFor(input.settings, task.format) } : {}),
 });
 
 const sandbox = proxyActivities<SandboxActivities>(sandboxOptions);

@@ -27,6 +27,7 @@ import {
 } from '../core/pdr';
 import type { RolloutResult } from '../core/rollout';
 import type { ModelRetry, ScalingSettings } from '../core/settings';
+import type { AgentKind } from '../core/terminal';
 import type { TaskRef } from '../core/task';
 import { modelOptions, recordOptions } from './activityOptions';
 import { prepareTask } from './prepareTask';
@@ -44,6 +45,8 @@ export interface TaskScalingInput {
   modelRetry: ModelRetry;
   /** Whether the server has our search attributes (rollouts are then findable by run, task, iteration, outcome). */
   searchAttributes?: boolean;
+  /** The agent that plays the task's rollouts; absent: bash. */
+  agent?: AgentKind;
 }
 
 /** Where a task workflow stands, for `status` and `watch` while its rollouts finish. */
@@ -71,6 +74,7 @@ export const rolloutBase = (input: TaskScalingInput, image: string): Omit<Rollou
   commandTimeoutSec: input.commandTimeoutSec,
   wallTimeSec: input.wallTimeSec,
   modelRetry: input.modelRetry,
+  ...(input.agent && input.agent !== 'bash' ? { agent: input.agent } : {}),
 });
 
 export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingResult> {
