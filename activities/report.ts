@@ -1,6 +1,7 @@
 // A run's report, written when its last task ends: results.json and results.md from the rollouts'
 // result files (and, for rtv / pdr, each task's scaling outcome), and preds.json in SWE-bench's
 // shape with each SWE-bench task's answer.
+import type { Budget, BudgetStop } from '../core/budget';
 import { renderImageMappings, type ImageMapping } from '../core/dockerfile';
 import { renderRunReport, runReport, type RunReport } from '../core/report';
 import type { TaskVerdict } from '../core/validation';
@@ -36,6 +37,9 @@ export function createReportActivities() {
       runId: string;
       taskIds: string[];
       errors: { taskId: string; error: string }[];
+      /** The run's cost caps and where they stopped new rollouts. */
+      budget?: Budget;
+      budgetStops?: BudgetStop[];
     }): Promise<RunReport> {
       const folder = runFolder(input.runDir);
       const meta = readJson<{ strategy: string; model: string; note?: string }>(folder.run);
@@ -46,6 +50,7 @@ export function createReportActivities() {
         byTask,
         errors,
       );
+      if (input.budget) report.budget = { caps: input.budget, stops: input.budgetStops ?? [] };
       // rtv / pdr: the paper's analysis, over every task (a failed one with no iterations).
       const outcomes = new Map(
         input.taskIds.map((id): [string, TaskScalingResult] => [

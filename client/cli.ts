@@ -11,6 +11,7 @@ import { log } from '../runtime/log';
 import { runServerForeground, stopBackgroundServer } from '../runtime/temporal';
 import { cancelCommand, listCommand, reportCommand, statusCommand, UsageError, watchCommand } from './control';
 import { EXIT } from './exitCodes';
+import { UnavailableError } from './preflight';
 import { gcContainers } from './gc';
 import { compareCommand, OVERLAP, scheduleCommand, scheduleCreateCommand } from './schedule';
 import { runCommand } from './run';
@@ -92,7 +93,17 @@ function withMethodOptions(cmd: Command): Command {
         'trajectories',
       ]),
     )
-    .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', integer);
+    .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', integer)
+    .option(
+      '--max-cost <usd>',
+      "the run's cost cap in dollars, all stages: no new rollouts past it, running ones finish (default: run.maxCostUsd)",
+      positiveNumber,
+    )
+    .option(
+      '--max-task-cost <usd>',
+      "each task's cost cap in dollars, checked before each iteration (default: run.maxTaskCostUsd)",
+      positiveNumber,
+    );
 }
 
 const program = new Command()
@@ -134,6 +145,10 @@ withDatasetOptions(
   ),
 )
   .option('--run-id <id>', 'run id (default: run-<timestamp>); an existing id attaches to or continues that run')
+  .option(
+    '--skip-image-check',
+    'do not build the task images before starting (workers on other machines build them; default: build here first)',
+  )
   .option('--concurrency <n>', 'tasks in flight (default: run.taskConcurrency from config)', positiveInt)
   .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
@@ -313,7 +328,15 @@ program
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof DatasetError || e instanceof ConfigError || e instanceof SettingsError || e instanceof UsageError) {
+  if (e instanceof UnavailableError) {
+    console.error(e.message);
+    process.exitCode = EXIT.unavailable;
+  } else if (
+    e instanceof DatasetError ||
+    e instanceof ConfigError ||
+    e instanceof SettingsError ||
+    e instanceof UsageError
+  ) {
     console.error(e.message);
     process.exitCode = EXIT.usage;
   } else {

@@ -11,6 +11,8 @@ export const EXIT = {
   problems: 3,
   /** The job was cancelled. */
   cancelled: 4,
+  /** A check before the start failed (the Temporal server, the model API and key, a task image): nothing was started. */
+  unavailable: 5,
   /** Interrupted here (Ctrl-C); the job goes on in Temporal and can be attached to again. */
   interrupted: 130,
 } as const;

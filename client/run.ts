@@ -21,6 +21,7 @@ import { EXIT } from './exitCodes';
 import { awaitResult, detached, newRunId, startOrAttach, withClient, workflowUrl } from './job';
 import { printJson } from './output';
 import { loadForValidation } from './validate';
+import { assertImagesReady, assertModelAnswers } from './preflight';
 
 export interface RunOptions extends SettingsOptions, TaskSelection {
   runId?: string;
@@ -31,6 +32,8 @@ export interface RunOptions extends SettingsOptions, TaskSelection {
   json?: boolean;
   /** Start and return: print the run id and UI link; workers elsewhere do the work. */
   detach?: boolean;
+  /** Do not build the task images before the start (workers elsewhere build them). */
+  skipImageCheck?: boolean;
 }
 
 /** Set by scripts/quickstart.sh when it runs against the bundled scripted model (no API key). */
@@ -116,7 +119,12 @@ async function assertSameDataset(
 
 export function runCommand(config: Config, datasets: string[], opts: RunOptions): Promise<number> {
   // Before anything starts: settings that contradict each other.
-  const problems = scalingProblems(runSettings(config, opts).scaling);
+  const asked = runSettings(config, opts);
+  const problems = scalingProblems(asked.scaling);
+  if (asked.budget && !config.model.prices[config.model.name])
+    problems.push(
+      `a cost cap (--max-cost, --max-task-cost, run.maxCostUsd, run.maxTaskCostUsd) needs the model's price: model.prices has none for ${config.model.name}`,
+    );
   if (problems.length) return Promise.reject(new SettingsError(problems.join('\n')));
   if (SCRIPTED_MODEL_NOTE) console.error(SCRIPTED_MODEL_NOTE);
   return withClient(config, async (server, client) => {
@@ -147,6 +155,16 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
     for (const r of loaded?.rejected ?? []) console.error(`not run: ${r.id} (${r.kind}): ${r.reasons.join('; ')}`);
     if (loaded?.rejected.length) writeJson(folder.rejected, loaded.rejected.map(rejectedVerdict));
     if (resumed) await assertSameDataset(config, tasks, datasets, opts, runId);
+    // Fail early, before anything starts: the model answers with this key, every image is ready.
+    if (status !== 'RUNNING') {
+      await assertModelAnswers(config);
+      if (!opts.skipImageCheck) {
+        const { built } = await assertImagesReady(config, tasks);
+        console.error(
+          `checked: model ${config.model.name} answers; ${tasks.length} task image${tasks.length === 1 ? '' : 's'} ready${built ? ` (${built} built)` : ''}`,
+        );
+      }
+    }
     const settings = resumed ? readJson<{ settings: RunSettings }>(folder.run).settings : runSettings(config, opts);
     const { handle } = await startRun(config, server, client, {
       runId,

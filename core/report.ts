@@ -1,6 +1,7 @@
 // What a run reports: per task and overall, the mean pass@1 over rollouts, pass@N (any rollout
 // passed), cost, steps and exit statuses. Pure, so the report activity, the CLI and tests agree.
 import type { ExitStatus } from './agent';
+import { renderBudget, type Budget, type BudgetStop } from './budget';
 import { addCost } from './model';
 import type { RolloutResult } from './rollout';
 import { renderScalingReport, type ScalingReport } from './scalingReport';
@@ -39,6 +40,8 @@ export interface RunReport extends Totals {
   perTask: TaskReport[];
   /** rtv / pdr: the paper's table. */
   scaling?: ScalingReport;
+  /** The run's cost caps and where they stopped new rollouts (absent when it had none). */
+  budget?: { caps: Budget; stops: BudgetStop[] };
 }
 
 /** Every stage's dollars (agent, and summaries and judge where there were any); null when a price is missing. */
@@ -127,6 +130,7 @@ export function renderRunReport(r: RunReport): string {
     `**pass@1 ${pct(r.pass1)}**, pass@N ${pct(r.passN)}, mean steps ${r.meanSteps.toFixed(1)}, cost ${headlineCost(r)}`,
     `exit statuses: ${statuses(r.exitStatuses)}${r.evalErrors ? `; evaluation errors: ${r.evalErrors}` : ''}`,
     ...(failed.length ? [`**${failed.length} of ${r.tasks} tasks could not run**; they count as unsolved.`] : []),
+    ...(r.budget ? ['', ...renderBudget(r.budget.caps, r.budget.stops)] : []),
     '',
     '| task | passed | pass@1 | pass@N | mean steps | cost | exit statuses |',
     '|---|---|---|---|---|---|---|',

@@ -1,6 +1,7 @@
 // A run's settings: what the command line and the config decide before a run starts, frozen into
 // run.json and the workflow input so that a continued run behaves as it began.
 import type { AgentLimits } from './agent';
+import { hasBudget, type Budget } from './budget';
 import type { Config } from './config';
 
 /** How often and how patiently a model call is retried (rate limits, overloads, 5xx). */
@@ -38,6 +39,8 @@ export interface RunSettings {
   /** Overrides each task's agent timeout when set. */
   wallTimeSec?: number;
   modelRetry: ModelRetry;
+  /** Cost caps (core/budget.ts); absent when the run has none. */
+  budget?: Budget;
 }
 
 /** What a user may choose on the command line; the config fills in the rest. */
@@ -52,6 +55,9 @@ export interface SettingsOptions {
   judgeInput?: JudgeInput;
   seed?: number;
   concurrency?: number;
+  /** Cost caps in dollars: the run's and each task's. */
+  maxCost?: number;
+  maxTaskCost?: number;
 }
 
 /** The method's parameters: config.scaling (the paper's defaults), then the command's flags. */
@@ -93,7 +99,17 @@ export function runSettings(config: Config, opts: SettingsOptions): RunSettings 
     commandTimeoutSec: config.agent.commandTimeoutSec,
     wallTimeSec: config.agent.wallTimeSec,
     modelRetry: modelRetry(config),
+    ...budgetOf(config, opts),
   };
+}
+
+function budgetOf(config: Config, opts: SettingsOptions): { budget?: Budget } {
+  const budget: Budget = {};
+  const runUsd = opts.maxCost ?? config.run.maxCostUsd;
+  const taskUsd = opts.maxTaskCost ?? config.run.maxTaskCostUsd;
+  if (runUsd !== undefined) budget.runUsd = runUsd;
+  if (taskUsd !== undefined) budget.taskUsd = taskUsd;
+  return hasBudget(budget) ? { budget } : {};
 }
 
 /**
@@ -118,6 +134,17 @@ export function scalingOf(s: RunSettings): ScalingSettings {
 
 /** One line naming the strategy and its parameters, for the UI and the first output line. */
 export function describeSettings(s: RunSettings): string {
+  const caps = [
+    s.budget?.runUsd !== undefined ? `cost cap $${s.budget.runUsd}` : '',
+    s.budget?.taskUsd !== undefined ? `task cost cap $${s.budget.taskUsd}` : '',
+  ]
+    .filter(Boolean)
+    .map((c) => `, ${c}`)
+    .join('');
+  return describeMethod(s) + caps;
+}
+
+function describeMethod(s: RunSettings): string {
   const m = s.scaling;
   if (!m) return `sample x${s.n}`;
   return `${m.strategy} N=${m.n} T=${m.iterations}${m.iterations > 1 ? ` K=${m.k} context=${m.context}` : ''} G=${m.groupSize} V=${m.votes} judge=${m.judgeInput} seed=${m.seed}`;
