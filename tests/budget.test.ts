@@ -116,7 +116,10 @@ describe('model calls in flight', () => {
       client.complete({ system: '', messages: [{ role: 'user', content: 'hold' }] }),
     );
     const abort = new AbortController();
-    const waiting = client.complete({ system: '', messages: [{ role: 'user', content: 'never' }] }, { signal: abort.signal });
+    const waiting = client.complete(
+      { system: '', messages: [{ role: 'user', content: 'never' }] },
+      { signal: abort.signal },
+    );
     expect(slots.queued).toBe(1);
     abort.abort();
     await expect(waiting).rejects.toBeDefined();
