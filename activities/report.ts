@@ -4,6 +4,8 @@
 import type { Budget, BudgetStop } from '../core/budget';
 import { renderImageMappings, type ImageMapping } from '../core/dockerfile';
 import { renderRunReport, runReport, type RunReport } from '../core/report';
+import { renderReportHtml } from '../core/reportHtml';
+import { chartLibrary } from '../runtime/chartLibrary';
 import type { TaskVerdict } from '../core/validation';
 import { scalingReport } from '../core/scalingReport';
 import { byRolloutId } from '../core/rollout';
@@ -82,6 +84,7 @@ export function createReportActivities() {
         folder.table,
         `${renderRunReport(report)}\n${notRun ? `\nTasks not run (partial dataset):\n${notRun}\n` : ''}${renderImageMappings(mappings)}`,
       );
+      writeFileAtomic(folder.html, renderReportHtml(report, chartLibrary()));
       const preds: Record<string, { instance_id: string; model_name_or_path: string; model_patch: string }> = {};
       for (const id of input.taskIds) {
         const task = loadRunTask(input.runDir, id);

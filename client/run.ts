@@ -137,7 +137,7 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
       if (opts.json) printJson(readJson(folder.results));
       else
         console.log(
-          `${renderRunReport(report)}\n\nresults: ${folder.table}\npreds:   ${folder.preds}${url ? `\nrun:     ${url}` : ''}`,
+          `${renderRunReport(report)}\n\nresults: ${folder.table}\nreport:  ${folder.html}\npreds:   ${folder.preds}${url ? `\nrun:     ${url}` : ''}`,
         );
       return runExitCode(report, existsSync(folder.rejected));
     };
