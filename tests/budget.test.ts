@@ -43,7 +43,7 @@ describe('cost caps', () => {
     // One task at a time: the first one's rollouts spend more than the cap before the second starts.
     const settings = runSettings(config, { strategy: 'sample', n: 2, concurrency: 1, maxCost: 0.000001 });
     expect(settings.budget).toEqual({ runUsd: 0.000001 });
-    const { runDir, report } = await startRun(config, tasks, settings);
+    const { runDir, report, runId, client } = await startRun(config, tasks, settings);
 
     const [first, ...rest] = tasks.map((t) => t.id);
     const byId = new Map(report.perTask.map((t) => [t.taskId, t]));
@@ -61,6 +61,20 @@ describe('cost caps', () => {
     const md = readFileSync(runFolder(runDir).table, 'utf8');
     expect(md).toContain('**cost cap reached** (caps: run $0.0000)');
     for (const id of rest) expect(md).toMatch(new RegExp(`- ${id}: not started: the run's cost cap`));
+
+    // The UI's memos: the run's summary and where the cap stopped it; a rollout's ending, without
+    // empty fields.
+    const memo = async (id: string) => (await client.workflow.getHandle(id).describe()).memo;
+    expect(await memo(runId)).toEqual({
+      summary: expect.stringMatching(/^pass@1 \d+\.\d%, pass@N \d+\.\d%; 3 tasks, 2 rollouts; \$\d+\.\d{4}$/),
+      budget: 'cost cap reached: 2 tasks stopped (run cap)',
+    });
+    expect(await memo(`${runId}/${first}/it0-r0`)).toEqual({
+      summary: expect.stringMatching(/^passed: Submitted after \d+ steps?, \$\d+\.\d{4}$/),
+    });
+    expect(await memo(`${runId}/${first}`)).toEqual({
+      summary: expect.stringMatching(/^1 iteration; last: 2\/2 passed; \$\d+\.\d{4}$/),
+    });
   });
 
   it("a task's cap stops its next iteration; the rollouts already started finish", async () => {
@@ -76,7 +90,7 @@ describe('cost caps', () => {
       votes: 1,
       maxTaskCost: 0.000001,
     });
-    const { runDir, report } = await startRun(config, [task!], settings);
+    const { runDir, report, runId, client } = await startRun(config, [task!], settings);
     const outcome = readJson<TaskScalingResult>(taskFolder(runDir, task!.id).scaling);
     expect(outcome.iterations).toHaveLength(1);
     expect(outcome.iterations[0]!.rollouts).toHaveLength(2);
@@ -87,6 +101,8 @@ describe('cost caps', () => {
     expect(readFileSync(runFolder(runDir).table, 'utf8')).toMatch(
       /stopped before iteration 1: the task cost cap \$0\.0000 was reached/,
     );
+    const taskMemo = (await client.workflow.getHandle(`${runId}/${task!.id}`).describe()).memo;
+    expect(taskMemo?.budget).toMatch(/stopped before iteration 1: the task cost cap/);
   });
 });
 

@@ -8,10 +8,12 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RecordActivities, SandboxActivities } from '../activities';
 import { capReached, hasBudget, type BudgetStop } from '../core/budget';
+import { MEMO_SUMMARY, runMemo } from '../core/memo';
 import { addCost } from '../core/model';
 import { agentCost } from '../core/pdr';
 import type { RunReport } from '../core/report';
@@ -175,6 +177,7 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
     ],
   );
   if (input.searchAttributes) upsertSearchAttributes([{ key: SA.status, value: 'completed' }]);
+  if (patched(MEMO_SUMMARY)) upsertMemo(runMemo(report, report.budget?.stops));
   return report;
 }
 

@@ -8,10 +8,11 @@
 // The workflow sees each rollout's hidden-test verdict (for the report), but hands the judge and
 // the summariser only rollout ids: their activities read the trajectory and summaries, never the
 // evaluation, so selection cannot see the tests.
-import { defineQuery, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import { defineQuery, patched, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { ModelActivities, RecordActivities } from '../activities';
 import type { AgentLimits } from '../core/agent';
 import { capReached, hasBudget, type Budget, type BudgetStop } from '../core/budget';
+import { MEMO_SUMMARY, taskMemo } from '../core/memo';
 import { addCost } from '../core/model';
 import {
   agentCost,
@@ -187,5 +188,6 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
   await record.recordTaskScaling.executeWithOptions({ summary: `final pick: ${result.final ?? 'none'}` }, [
     { runDir: input.runDir, result },
   ]);
+  if (patched(MEMO_SUMMARY)) upsertMemo(taskMemo(result));
   return { ...result, iterations: iterations.map(({ bracket: _bracket, ...it }) => it) };
 }
