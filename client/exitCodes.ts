@@ -7,7 +7,8 @@ export const EXIT = {
   /** Bad input: config, datasets, flags, or a run id of another kind. */
   usage: 2,
   /** The job finished, but not cleanly: invalid tasks (validate); tasks that could not run, or
-   * rollouts that ended in ModelError / SandboxError or whose evaluation failed (run). */
+   * rollouts that ended in ModelError / SandboxError or whose evaluation failed, or a cost cap
+   * that left rollouts unstarted (run). */
   problems: 3,
   /** The job was cancelled. */
   cancelled: 4,

@@ -89,12 +89,15 @@ export async function startRun(
   return { runDir, handle: handle as WorkflowHandle<typeof benchmarkRun> };
 }
 
-/** A finished run's exit status: problems when a task could not run or a rollout could not finish. */
+/**
+ * A finished run's exit status: problems when a task could not run or a rollout could not
+ * finish, or a cost cap left rollouts unstarted (the run is incomplete).
+ */
 export function runExitCode(report: RunReport, skipped = false): number {
   const broken = report.perTask.some(
     (t) => t.error || t.evalErrors || t.exitStatuses.ModelError || t.exitStatuses.SandboxError,
   );
-  return broken || skipped ? EXIT.problems : EXIT.ok;
+  return broken || skipped || !!report.budget?.stops.length ? EXIT.problems : EXIT.ok;
 }
 
 /** The tasks a continued run was started with must be the ones asked for now. */

@@ -44,20 +44,22 @@ export function capReached(
 }
 
 const usd = (x: number) => `$${x.toFixed(4)}`;
+/** A cap as the user wrote it (a tiny one must not read as $0.0000). */
+const cap = (x: number) => `$${x}`;
 
 /** One line per stop, for results.md and the CLI. */
 export function describeStop(s: BudgetStop): string {
-  const cap = s.scope === 'run' ? `the run's cost cap ${usd(s.capUsd)}` : `the task cost cap ${usd(s.capUsd)}`;
+  const which = s.scope === 'run' ? `the run's cost cap ${cap(s.capUsd)}` : `the task cost cap ${cap(s.capUsd)}`;
   const what = s.iteration === 0 ? 'not started' : `stopped before iteration ${s.iteration}`;
-  return `${s.taskId}: ${what}: ${cap} was reached (${usd(s.spentUsd)} spent ${s.scope === 'run' ? 'in the run' : 'on the task'})`;
+  return `${s.taskId}: ${what}: ${which} was reached (${usd(s.spentUsd)} spent ${s.scope === 'run' ? 'in the run' : 'on the task'})`;
 }
 
 /** The report's budget section: the caps, and where they stopped new rollouts. */
 export function renderBudget(budget: Budget | undefined, stops: BudgetStop[]): string[] {
   if (!hasBudget(budget)) return [];
   const caps = [
-    budget.runUsd !== undefined ? `run ${usd(budget.runUsd)}` : undefined,
-    budget.taskUsd !== undefined ? `per task ${usd(budget.taskUsd)}` : undefined,
+    budget.runUsd !== undefined ? `run ${cap(budget.runUsd)}` : undefined,
+    budget.taskUsd !== undefined ? `per task ${cap(budget.taskUsd)}` : undefined,
   ]
     .filter(Boolean)
     .join(', ');

@@ -116,9 +116,10 @@ function headlineCost(r: RunReport): string {
 }
 
 export function renderRunReport(r: RunReport): string {
+  const notStarted = new Set(r.budget?.stops.filter((s) => s.iteration === 0).map((s) => s.taskId));
   const rows = r.perTask.map(
     (t) =>
-      `| ${t.taskId} | ${t.passed}/${t.rollouts} | ${pct(t.pass1)} | ${t.passN ? 'yes' : 'no'} | ${t.meanSteps.toFixed(1)} | ${usd(t.costUsd, t.costUnknown)} | ${t.error ? `**task failed**: ${t.error.split('\n')[0]}` : statuses(t.exitStatuses)} |`,
+      `| ${t.taskId} | ${t.passed}/${t.rollouts} | ${pct(t.pass1)} | ${t.passN ? 'yes' : 'no'} | ${t.meanSteps.toFixed(1)} | ${usd(t.costUsd, t.costUnknown)} | ${t.error ? `**task failed**: ${t.error.split('\n')[0]}` : notStarted.has(t.taskId) && !t.rollouts ? '**not started**: cost cap' : statuses(t.exitStatuses)} |`,
   );
   const failed = r.perTask.filter((t) => t.error);
   return [

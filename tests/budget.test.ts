@@ -6,6 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limitInFlight, Slots } from '../activities/modelLimit';
+import { EXIT } from '../client/exitCodes';
+import { runExitCode } from '../client/run';
 import type { TaskScalingResult } from '../core/pdr';
 import type { RunReport } from '../core/report';
 import { runSettings } from '../core/settings';
@@ -59,8 +61,13 @@ describe('cost caps', () => {
     for (const s of report.budget!.stops) expect(s.spentUsd).toBeCloseTo(report.costUsd, 10);
     expect(readJson<RunReport>(runFolder(runDir).results).budget).toEqual(report.budget);
     const md = readFileSync(runFolder(runDir).table, 'utf8');
-    expect(md).toContain('**cost cap reached** (caps: run $0.0000)');
-    for (const id of rest) expect(md).toMatch(new RegExp(`- ${id}: not started: the run's cost cap`));
+    expect(md).toContain('**cost cap reached** (caps: run $0.000001)');
+    for (const id of rest) {
+      expect(md).toMatch(new RegExp(`- ${id}: not started: the run's cost cap`));
+      expect(md).toMatch(new RegExp(`\\| ${id} \\| 0/0 .*\\| \\*\\*not started\\*\\*: cost cap \\|`));
+    }
+    // An incomplete run is not a clean one for scripts.
+    expect(runExitCode(report)).toBe(EXIT.problems);
 
     // The UI's memos: the run's summary and where the cap stopped it; a rollout's ending, without
     // empty fields.
@@ -99,7 +106,7 @@ describe('cost caps', () => {
     expect(report.perTask[0]!.rollouts).toBe(2);
     expect(report.budget!.stops).toEqual([outcome.budgetStop]);
     expect(readFileSync(runFolder(runDir).table, 'utf8')).toMatch(
-      /stopped before iteration 1: the task cost cap \$0\.0000 was reached/,
+      /stopped before iteration 1: the task cost cap \$0\.000001 was reached/,
     );
     const taskMemo = (await client.workflow.getHandle(`${runId}/${task!.id}`).describe()).memo;
     expect(taskMemo?.budget).toMatch(/stopped before iteration 1: the task cost cap/);
