@@ -3,6 +3,7 @@
 // is reported, and one that failed or was terminated starts again, skipping finished rollouts.
 import { existsSync } from 'node:fs';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { budgetProblem } from '../core/budget';
 import type { Config } from '../core/config';
 import { scalingProblems, SettingsError } from '../core/input';
 import { renderRunReport, type RunReport } from '../core/report';
@@ -124,10 +125,8 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
   // Before anything starts: settings that contradict each other.
   const asked = runSettings(config, opts);
   const problems = scalingProblems(asked.scaling);
-  if (asked.budget && !config.model.prices[config.model.name])
-    problems.push(
-      `a cost cap (--max-cost, --max-task-cost, run.maxCostUsd, run.maxTaskCostUsd) needs the model's price: model.prices has none for ${config.model.name}`,
-    );
+  const unpriced = budgetProblem(asked.budget, config.model.name, config.model.prices);
+  if (unpriced) problems.push(unpriced);
   if (problems.length) return Promise.reject(new SettingsError(problems.join('\n')));
   if (SCRIPTED_MODEL_NOTE) console.error(SCRIPTED_MODEL_NOTE);
   return withClient(config, async (server, client) => {

@@ -30,6 +30,13 @@ export interface BudgetStop {
 export const hasBudget = (b: Budget | undefined): b is Budget =>
   !!b && (b.runUsd !== undefined || b.taskUsd !== undefined);
 
+/** A cap cannot be kept without the model's price: the problem, said before anything starts. */
+export function budgetProblem(budget: Budget | undefined, model: string, prices: Record<string, unknown>) {
+  return hasBudget(budget) && !prices[model]
+    ? `a cost cap (--max-cost, --max-task-cost, run.maxCostUsd, run.maxTaskCostUsd) needs the model's price: model.prices has none for ${model}`
+    : undefined;
+}
+
 /** The cap reached, if any: the run's first (it stops every task), then the task's. */
 export function capReached(
   budget: Budget,

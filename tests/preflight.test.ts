@@ -84,6 +84,15 @@ describe('fail early', () => {
     expect(messagesCalls()).toBe(0);
   });
 
+  it('a cost cap for a model without a price is refused before anything starts', async () => {
+    const unpriced = doubleConfig(double, 'preflight-price', {
+      model: { ...config.config.model, prices: {} },
+    } as never);
+    const r = await cli(['--config', unpriced.file, 'run', '--detach', '--max-cost', '5', TASK_DIR], RIGHT_KEY);
+    expect(r.code, r.stderr).toBe(EXIT.usage);
+    expect(r.stderr).toMatch(/a cost cap .* needs the model's price: model.prices has none for claude-test/);
+  });
+
   it('an image that cannot be built: its task named, exit 5, nothing started', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'agentscale-unbuildable-'));
     const task = path.join(dir, 'unbuildable');
