@@ -30,6 +30,12 @@ export async function assertImagesReady(config: Config, tasks: Task[]): Promise<
   const failures: string[] = [];
   let built = 0;
   let next = 0;
+  let ready = 0;
+  // Many images can take long the first time: say where it stands every 15 s.
+  const timer = setInterval(
+    () => console.error(`  checking task images: ${ready}/${tasks.length} ready, ${failures.length} failed`),
+    15_000,
+  );
   const worker = async () => {
     for (let i = next++; i < tasks.length; i = next++) {
       const task = tasks[i]!;
@@ -37,6 +43,7 @@ export async function assertImagesReady(config: Config, tasks: Task[]): Promise<
       try {
         const prepared = await prepareTaskImage(task, config, (l) => lines.push(l));
         if (prepared.how === 'built') built++;
+        ready++;
       } catch (e) {
         const logs = dataPaths(config).logs;
         mkdirSync(logs, { recursive: true });
@@ -46,7 +53,11 @@ export async function assertImagesReady(config: Config, tasks: Task[]): Promise<
       }
     }
   };
-  await Promise.all([worker(), worker()]);
+  try {
+    await Promise.all([worker(), worker()]);
+  } finally {
+    clearInterval(timer);
+  }
   if (failures.length)
     throw new UnavailableError(
       `image check failed for ${failures.length} of ${tasks.length} tasks (nothing was started; leave them out with --filter, or fix them):\n` +
