@@ -19,7 +19,9 @@ import { runFolder, taskFolder } from '../runtime/runFolder';
 import { startMessagesApiDouble, type MessagesApiDouble } from '../scripted-model/messagesApi';
 import { scriptedAgent } from '../scripted-model/scriptedAgent';
 import { EXAMPLES } from './helpers';
-import { closeTestClient, doubleConfig, startRun } from './runHarness';
+import { startRun as startBenchmarkRun } from '../client/run';
+import { createWorker, runWorker } from '../worker';
+import { closeTestClient, doubleConfig, startRun, testServer } from './runHarness';
 
 let double: MessagesApiDouble;
 let tasks: Task[];
@@ -110,6 +112,32 @@ describe('cost caps', () => {
     );
     const taskMemo = (await client.workflow.getHandle(`${runId}/${task!.id}`).describe()).memo;
     expect(taskMemo?.budget).toMatch(/stopped before iteration 1: the task cost cap/);
+  });
+
+  it('a continued run reads back what finished before, even past its cap: no task is cut after the fact', async () => {
+    const [task] = tasks;
+    double.setReply(scriptedAgent([task!], { [task!.id]: ['solve', 'giveUp'] }).reply);
+    const { config } = doubleConfig(double, 'budget-continued');
+    const opts = { strategy: 'pdr', n: 2, iterations: 2, k: 1, groupSize: 2, votes: 1 } as const;
+    const first = await startRun(config, [task!], runSettings(config, opts));
+    const before = readJson<TaskScalingResult>(taskFolder(first.runDir, task!.id).scaling);
+    expect(before.final).toBeDefined();
+
+    // The same run id again, now with a cap it has long passed (as after a crash and a restart).
+    const calls = double.calls.length;
+    const server = testServer(config);
+    const { handle } = await startBenchmarkRun(config, server, first.client, {
+      runId: first.runId,
+      tasks: [task!],
+      settings: runSettings(config, { ...opts, maxCost: 0.000001, maxTaskCost: 0.000001 }),
+      resumed: true,
+    });
+    const report = (await runWorker(await createWorker(config, server), handle.result())) as RunReport;
+    expect(report.budget).toEqual({ caps: { runUsd: 0.000001, taskUsd: 0.000001 }, stops: [] });
+    expect(readJson<TaskScalingResult>(taskFolder(first.runDir, task!.id).scaling).final).toBe(before.final);
+    expect(report.perTask[0]!.rollouts).toBe(4);
+    // Summaries and votes were read back too: not one model call.
+    expect(double.calls.length).toBe(calls);
   });
 });
 

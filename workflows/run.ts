@@ -124,8 +124,9 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
       const spent = await record.budgetSpent.executeWithOptions({ summary: `cost so far, before ${task.id}` }, [
         { runDir: input.runDir, taskId: task.id },
       ]);
+      // A task that finished before (a continued run) only reads its results back: no new rollouts.
       const stop = capReached({ runUsd: budget.runUsd }, spent, { taskId: task.id, iteration: 0 });
-      if (stop) return { taskId: task.id, rollouts: [], costUsd: 0, budgetStop: stop };
+      if (stop && !spent.taskFinished) return { taskId: task.id, rollouts: [], costUsd: 0, budgetStop: stop };
     }
     if (settings.strategy === 'sample' && !patched(SAMPLE_AS_SCALING)) {
       return executeChild(taskRun, {

@@ -108,7 +108,9 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
   const budget = hasBudget(input.budget) && patched(BUDGET_CAPS_TASK) ? input.budget : undefined;
   let budgetStop: BudgetStop | undefined;
   for (let t = 0; t < s.iterations; t++) {
-    if (budget) {
+    const ids = iterationRolloutIds(s, t);
+    // Only where new rollouts would start: a continued run's finished iterations are read back.
+    if (budget && ids.some((id) => !done.has(id))) {
       const spent = await record.budgetSpent.executeWithOptions({ summary: `cost so far, before iteration ${t}` }, [
         { runDir: input.runDir, taskId: task.id },
       ]);
@@ -116,7 +118,6 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
       if (budgetStop) break;
     }
     progress.iteration = t;
-    const ids = iterationRolloutIds(s, t);
     const contexts = ids.map((_, i) => contextFor(s, previous, i, random));
     const rollouts = await Promise.all(
       ids.map((rolloutId, i) =>
