@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limitInFlight, Slots } from '../activities/modelLimit';
+import { progressLine } from '../client/control';
 import { EXIT } from '../client/exitCodes';
 import { runExitCode } from '../client/run';
 import type { TaskScalingResult } from '../core/pdr';
@@ -138,6 +139,37 @@ describe('cost caps', () => {
     expect(report.perTask[0]!.rollouts).toBe(4);
     // Summaries and votes were read back too: not one model call.
     expect(double.calls.length).toBe(calls);
+  });
+});
+
+describe('progress', () => {
+  it("says the run's cap beside its cost so far", () => {
+    const line = progressLine({
+      runId: 'r',
+      kind: 'run',
+      status: 'RUNNING',
+      startedAt: new Date(0).toISOString(),
+      elapsedSec: 60,
+      tasks: 2,
+      tasksDone: 1,
+      costUsd: 1.5,
+      costCapUsd: 5,
+      running: [],
+    });
+    expect(line).toContain('cost $1.50 of a $5 cap');
+    expect(
+      progressLine({
+        runId: 'r',
+        kind: 'run',
+        status: 'RUNNING',
+        startedAt: '',
+        elapsedSec: 1,
+        tasks: 1,
+        tasksDone: 0,
+        costUsd: 1,
+        running: [],
+      }),
+    ).not.toContain('cap');
   });
 });
 
