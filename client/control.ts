@@ -256,6 +256,8 @@ export function reportCommand(config: Config, runId: string, opts: { json?: bool
       `run ${runId} has no report yet (${runFolder(runDirOf(config, runId)).results}); see \`agentscale status ${runId}\``,
     );
   }
+  const html = runFolder(runDirOf(config, runId)).html;
+  if (existsSync(html)) console.error(`with charts: ${html}`);
   return code;
 }
 

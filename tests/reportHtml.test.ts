@@ -120,4 +120,22 @@ describe('report.html', () => {
     expect(existsSync(png) && statSync(png).size).toBeGreaterThan(20_000);
     console.log(`report.html screenshot: ${png}`);
   });
+
+  it.skipIf(!chromium)('a sample run: pass rates, cost and solve counts drawn', async () => {
+    double.setReply(scriptedAgent(tasks, Object.fromEntries(tasks.map((t) => [t.id, ['solve', 'giveUp']]))).reply);
+    const { config } = doubleConfig(double, 'report-html-sample');
+    const { runDir, report } = await startRun(config, tasks, runSettings(config, { strategy: 'sample', n: 2 }));
+    const dom = await browse(['--dump-dom'], runFolder(runDir).html);
+    const charts = reportCharts(report);
+    expect(charts.map((c) => c.id)).toEqual(['pass-rate', 'cost', 'solve-counts']);
+    expect(dom).toContain(`data-charts="3"`);
+    for (const c of charts)
+      expect(Number(new RegExp(`<canvas id="${c.id}"[^>]*data-inked="(\\d+)"`).exec(dom)?.[1]), c.id).toBeGreaterThan(
+        2000,
+      );
+    // Every task solved once in two: solve counts put both tasks at 1.
+    const solve = charts[2]!.config as { data: { labels: string[]; datasets: { data: number[] }[] } };
+    expect(solve.data.labels).toEqual(['0', '1']);
+    expect(solve.data.datasets[0]!.data).toEqual([0, tasks.length]);
+  });
 });
