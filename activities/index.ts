@@ -9,6 +9,8 @@ import type { Config } from '../core/config';
 import type { ModelClient } from '../core/model';
 import { createModelClient } from '../runtime/model';
 import { createRegradeActivities } from './regrade';
+import { createBudgetActivities } from './budget';
+import { limitInFlight, Slots } from './modelLimit';
 import { createReportActivities } from './report';
 import { createRolloutActivities } from './rollout';
 import { containerLabels, createSandboxActivities } from './sandbox';
@@ -26,8 +28,10 @@ export { WORKER_ID } from './sandbox';
 export function createActivities(config: Config, server: string) {
   const labelsFor = containerLabels(server);
   // One frozen model plays agent, summariser and judge; its client is made on first use.
+  // Every model call of this worker shares one cap on calls in flight (rate limits).
   let client: ModelClient | undefined;
-  const model = () => (client ??= createModelClient(config.model));
+  const model = () =>
+    (client ??= limitInFlight(createModelClient(config.model), new Slots(config.worker.maxModelCallsInFlight)));
   return {
     ...createSandboxActivities(config, labelsFor),
     ...createRolloutActivities(config, labelsFor, model),
@@ -35,6 +39,7 @@ export function createActivities(config: Config, server: string) {
     ...createValidateActivities(config, labelsFor),
     ...createSelectActivities(),
     ...createReportActivities(),
+    ...createBudgetActivities(),
     ...createScheduleActivities(config),
     ...createRegradeActivities(config, labelsFor),
   };
@@ -76,6 +81,7 @@ export type RecordActivities = Pick<
   | 'recordTaskScaling'
   | 'recordBracket'
   | 'bracketCost'
+  | 'budgetSpent'
   | 'loadTaskOutcome'
   | 'recordSelection'
   | 'writeSelectReport'

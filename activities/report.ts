@@ -1,8 +1,11 @@
 // A run's report, written when its last task ends: results.json and results.md from the rollouts'
 // result files (and, for rtv / pdr, each task's scaling outcome), and preds.json in SWE-bench's
 // shape with each SWE-bench task's answer.
+import type { Budget, BudgetStop } from '../core/budget';
 import { renderImageMappings, type ImageMapping } from '../core/dockerfile';
 import { renderRunReport, runReport, type RunReport } from '../core/report';
+import { renderReportHtml } from '../core/reportHtml';
+import { chartLibrary } from '../runtime/chartLibrary';
 import type { TaskVerdict } from '../core/validation';
 import { finalPassed, scalingReport } from '../core/scalingReport';
 import { byRolloutId } from '../core/rollout';
@@ -36,6 +39,9 @@ export function createReportActivities() {
       runId: string;
       taskIds: string[];
       errors: { taskId: string; error: string }[];
+      /** The run's cost caps and where they stopped new rollouts. */
+      budget?: Budget;
+      budgetStops?: BudgetStop[];
     }): Promise<RunReport> {
       const folder = runFolder(input.runDir);
       const meta = readJson<{ strategy: string; model: string; note?: string }>(folder.run);
@@ -46,6 +52,7 @@ export function createReportActivities() {
         byTask,
         errors,
       );
+      if (input.budget) report.budget = { caps: input.budget, stops: input.budgetStops ?? [] };
       // rtv / pdr: the paper's analysis, over every task (a failed one with no iterations).
       const outcomes = new Map(
         input.taskIds.map((id): [string, TaskScalingResult] => [
@@ -77,6 +84,7 @@ export function createReportActivities() {
         folder.table,
         `${renderRunReport(report)}\n${notRun ? `\nTasks not run (partial dataset):\n${notRun}\n` : ''}${renderImageMappings(mappings)}`,
       );
+      writeFileAtomic(folder.html, renderReportHtml(report, chartLibrary()));
       const preds: Record<string, { instance_id: string; model_name_or_path: string; model_patch: string }> = {};
       for (const id of input.taskIds) {
         const task = loadRunTask(input.runDir, id);

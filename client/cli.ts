@@ -11,6 +11,7 @@ import { log } from '../runtime/log';
 import { runServerForeground, stopBackgroundServer } from '../runtime/temporal';
 import { cancelCommand, listCommand, reportCommand, statusCommand, UsageError, watchCommand } from './control';
 import { EXIT } from './exitCodes';
+import { UnavailableError } from './preflight';
 import { gcContainers } from './gc';
 import { exportCommand } from './export';
 import { regradeCommand } from './regrade';
@@ -101,7 +102,17 @@ function withMethodOptions(cmd: Command): Command {
         'trajectories',
       ]),
     )
-    .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', integer);
+    .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', integer)
+    .option(
+      '--max-cost <usd>',
+      "the run's cost cap in dollars, all stages: no new rollouts past it, running ones finish (default: run.maxCostUsd)",
+      positiveNumber,
+    )
+    .option(
+      '--max-task-cost <usd>',
+      "each task's cost cap in dollars, checked before each iteration (default: run.maxTaskCostUsd)",
+      positiveNumber,
+    );
 }
 
 const program = new Command()
@@ -148,6 +159,10 @@ withDatasetOptions(
       '--agent <kind>',
       'the agent for every task: bash (a fresh bash -lc per command) or terminal (keystrokes in a tmux session, after Terminus) (default: agent.byFormat: bash for SWE-bench, terminal for Terminal-Bench and Harbor)',
     ).choices(['bash', 'terminal']),
+  )
+  .option(
+    '--skip-image-check',
+    'do not build the task images before starting (workers on other machines build them; default: build here first)',
   )
   .option('--concurrency <n>', 'tasks in flight (default: run.taskConcurrency from config)', positiveInt)
   .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
@@ -376,7 +391,15 @@ program
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof DatasetError || e instanceof ConfigError || e instanceof SettingsError || e instanceof UsageError) {
+  if (e instanceof UnavailableError) {
+    console.error(e.message);
+    process.exitCode = EXIT.unavailable;
+  } else if (
+    e instanceof DatasetError ||
+    e instanceof ConfigError ||
+    e instanceof SettingsError ||
+    e instanceof UsageError
+  ) {
     console.error(e.message);
     process.exitCode = EXIT.usage;
   } else {

@@ -5,6 +5,7 @@ import { Client, WorkflowNotFoundError, type WorkflowExecutionDescription } from
 import type { Config } from '../core/config';
 import { addCost } from '../core/model';
 import { SA } from '../core/searchAttributes';
+import type { RunSettings } from '../core/settings';
 import { readIfExists, readJson } from '../runtime/artifacts';
 import { runDirOf, runFolder } from '../runtime/runFolder';
 import { LABEL, removeSandboxes } from '../runtime/sandbox';
@@ -67,6 +68,8 @@ export interface Progress {
   /** run: rollouts planned, finished (those of running tasks included) and passed, cost so far. */
   rollouts?: { planned: number; done: number; passed: number; inFlightTasks: number };
   costUsd?: number | null;
+  /** run: the run's cost cap, when it has one (--max-cost). */
+  costCapUsd?: number;
   /** validate: verdicts so far. */
   verdicts?: { valid: number; invalid: number; error: number };
   running: string[];
@@ -91,6 +94,7 @@ export async function progressOf(
     startedAt: started.toISOString(),
     elapsedSec: Math.round((end.getTime() - started.getTime()) / 1000),
     url: workflowUrl(server, runId),
+    ...capOf(runDir),
   };
   const handle = client.workflow.getHandle(runId);
   const running = job.status === 'RUNNING';
@@ -138,6 +142,11 @@ export async function progressOf(
   };
 }
 
+function capOf(runDir: string): { costCapUsd?: number } {
+  const cap = readIfExists<{ settings?: RunSettings }>(runFolder(runDir).run)?.settings?.budget?.runUsd;
+  return cap === undefined ? {} : { costCapUsd: cap };
+}
+
 /** A closed job's counts, from the report it left (none when it left no report). */
 function finishedCounts(runDir: string): Pick<Progress, 'tasks' | 'tasksDone' | 'verdicts' | 'rollouts'> {
   const results = readIfExists<{
@@ -181,7 +190,10 @@ export function progressLine(p: Progress): string {
       );
     }
     if (p.verdicts) parts.push(`${p.verdicts.valid} valid, ${p.verdicts.invalid} invalid, ${p.verdicts.error} errors`);
-    if (p.costUsd !== undefined) parts.push(`cost ${p.costUsd === null ? 'unknown' : `$${p.costUsd.toFixed(2)}`}`);
+    if (p.costUsd !== undefined)
+      parts.push(
+        `cost ${p.costUsd === null ? 'unknown' : `$${p.costUsd.toFixed(2)}`}${p.costCapUsd !== undefined ? ` of a $${p.costCapUsd} cap` : ''}`,
+      );
     if (p.etaSec !== undefined && p.status === 'RUNNING') parts.push(`ETA ${duration(p.etaSec)}`);
   }
   return parts.join(', ');
@@ -244,6 +256,8 @@ export function reportCommand(config: Config, runId: string, opts: { json?: bool
       `run ${runId} has no report yet (${runFolder(runDirOf(config, runId)).results}); see \`agentscale status ${runId}\``,
     );
   }
+  const html = runFolder(runDirOf(config, runId)).html;
+  if (existsSync(html)) console.error(`with charts: ${html}`);
   return code;
 }
 

@@ -4,6 +4,7 @@ import { Client, WorkflowExecutionAlreadyStartedError, type WorkflowHandle } fro
 import proto from '@temporalio/proto';
 import { workflowPageUrl, type Config } from '../core/config';
 import { clientConnection, ensureServer, type ServerHandle } from '../runtime/temporal';
+import { UnavailableError } from './preflight';
 
 export const newRunId = (prefix: string) =>
   `${prefix}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
@@ -15,8 +16,17 @@ export async function withClient<T>(
   config: Config,
   fn: (server: ServerHandle, client: Client) => Promise<T>,
 ): Promise<T> {
-  const server = await ensureServer(config);
-  const connection = await clientConnection(config, server);
+  let server: ServerHandle;
+  let connection: Awaited<ReturnType<typeof clientConnection>>;
+  try {
+    server = await ensureServer(config);
+    connection = await clientConnection(config, server);
+  } catch (e) {
+    const where = config.temporal.address ?? `the dev server on port ${config.temporal.devServer.port}`;
+    throw new UnavailableError(
+      `Temporal server check failed: ${where} does not answer: ${(e as Error).message.split('\n')[0]} (temporal.address, TEMPORAL_ADDRESS)`,
+    );
+  }
   try {
     return await fn(server, new Client({ connection, namespace: server.namespace }));
   } finally {

@@ -3,6 +3,7 @@
 // is reported, and one that failed or was terminated starts again, skipping finished rollouts.
 import { existsSync } from 'node:fs';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { budgetProblem } from '../core/budget';
 import type { Config } from '../core/config';
 import { scalingProblems, SettingsError } from '../core/input';
 import { renderRunReport, type RunReport } from '../core/report';
@@ -27,6 +28,7 @@ import { EXIT } from './exitCodes';
 import { awaitResult, detached, newRunId, startOrAttach, withClient, workflowUrl } from './job';
 import { printJson } from './output';
 import { loadForValidation } from './validate';
+import { assertImagesReady, assertModelAnswers } from './preflight';
 
 export interface RunOptions extends SettingsOptions, TaskSelection {
   runId?: string;
@@ -37,6 +39,8 @@ export interface RunOptions extends SettingsOptions, TaskSelection {
   json?: boolean;
   /** Start and return: print the run id and UI link; workers elsewhere do the work. */
   detach?: boolean;
+  /** Do not build the task images before the start (workers elsewhere build them). */
+  skipImageCheck?: boolean;
 }
 
 /** Set by scripts/quickstart.sh when it runs against the bundled scripted model (no API key). */
@@ -92,12 +96,15 @@ export async function startRun(
   return { runDir, handle: handle as WorkflowHandle<typeof benchmarkRun> };
 }
 
-/** A finished run's exit status: problems when a task could not run or a rollout could not finish. */
+/**
+ * A finished run's exit status: problems when a task could not run or a rollout could not
+ * finish, or a cost cap left rollouts unstarted (the run is incomplete).
+ */
 export function runExitCode(report: RunReport, skipped = false): number {
   const broken = report.perTask.some(
     (t) => t.error || t.evalErrors || t.exitStatuses.ModelError || t.exitStatuses.SandboxError,
   );
-  return broken || skipped ? EXIT.problems : EXIT.ok;
+  return broken || skipped || !!report.budget?.stops.length ? EXIT.problems : EXIT.ok;
 }
 
 /** The tasks a continued run was started with must be the ones asked for now. */
@@ -122,7 +129,10 @@ async function assertSameDataset(
 
 export function runCommand(config: Config, datasets: string[], opts: RunOptions): Promise<number> {
   // Before anything starts: settings that contradict each other.
-  const problems = scalingProblems(runSettings(config, opts).scaling);
+  const asked = runSettings(config, opts);
+  const problems = scalingProblems(asked.scaling);
+  const unpriced = budgetProblem(asked.budget, config.model.name, config.model.prices);
+  if (unpriced) problems.push(unpriced);
   if (problems.length) return Promise.reject(new SettingsError(problems.join('\n')));
   if (SCRIPTED_MODEL_NOTE) console.error(SCRIPTED_MODEL_NOTE);
   return withClient(config, async (server, client) => {
@@ -135,7 +145,7 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
       if (opts.json) printJson(readJson(folder.results));
       else
         console.log(
-          `${renderRunReport(report)}\n\nresults: ${folder.table}\npreds:   ${folder.preds}${url ? `\nrun:     ${url}` : ''}`,
+          `${renderRunReport(report)}\n\nresults: ${folder.table}\nreport:  ${folder.html}\npreds:   ${folder.preds}${url ? `\nrun:     ${url}` : ''}`,
         );
       return runExitCode(report, existsSync(folder.rejected));
     };
@@ -153,6 +163,16 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
     for (const r of loaded?.rejected ?? []) console.error(`not run: ${r.id} (${r.kind}): ${r.reasons.join('; ')}`);
     if (loaded?.rejected.length) writeJson(folder.rejected, loaded.rejected.map(rejectedVerdict));
     if (resumed) await assertSameDataset(config, tasks, datasets, opts, runId);
+    // Fail early, before anything starts: the model answers with this key, every image is ready.
+    if (status !== 'RUNNING') {
+      await assertModelAnswers(config);
+      if (!opts.skipImageCheck) {
+        const { built } = await assertImagesReady(config, tasks);
+        console.error(
+          `checked: model ${config.model.name} answers; ${tasks.length} task image${tasks.length === 1 ? '' : 's'} ready${built ? ` (${built} built)` : ''}`,
+        );
+      }
+    }
     const settings = resumed ? readJson<{ settings: RunSettings }>(folder.run).settings : runSettings(config, opts);
     const { handle } = await startRun(config, server, client, {
       runId,

@@ -8,6 +8,8 @@ import { compareRuns, renderComparison } from '../core/compare';
 import { temporalUiUrl, type Config } from '../core/config';
 import type { RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
+import { budgetProblem } from '../core/budget';
+import { SettingsError } from '../core/input';
 import { describeSettings, runSettings } from '../core/settings';
 import { loadDatasets } from '../datasets';
 import { readJson, writeJson } from '../runtime/artifacts';
@@ -62,6 +64,8 @@ export async function createSchedule(
   const spec = specOf(opts);
   const tasks = await loadDatasets(datasets, opts);
   const settings = runSettings(config, opts);
+  const unpriced = budgetProblem(settings.budget, config.model.name, config.model.prices);
+  if (unpriced) throw new SettingsError(unpriced);
   const folder = scheduleFolder(config, opts.id);
   if (existsSync(folder.schedule)) {
     throw new UsageError(`schedule ${opts.id} exists (${folder.dir}); delete it first or choose another --id`);

@@ -97,6 +97,11 @@ export const ConfigSchema = z.object({
       // 8 groups x 8 votes = 64 judge calls per task, all meant to run at once.
       maxConcurrentActivityTaskExecutions: z.number().int().positive().default(128),
       maxConcurrentWorkflowTaskExecutions: z.number().int().positive().default(16),
+      /**
+       * Model calls in flight at once across this worker (agent steps, summaries, judge votes):
+       * the rest wait for a slot, so bursts stay under the provider's rate limits.
+       */
+      maxModelCallsInFlight: z.number().int().positive().default(64),
       /** How long a shutting-down worker lets activities finish before cancelling them. */
       shutdownGraceTimeSec: z.number().nonnegative().default(10),
     })
@@ -114,6 +119,9 @@ export const ConfigSchema = z.object({
       /** First and longest pause between model retries, when the server sends no retry-after. */
       modelRetryInitialSec: z.number().positive().default(2),
       modelRetryMaxSec: z.number().positive().default(120),
+      /** Cost caps in dollars (all stages): no new rollouts start past them (--max-cost, --max-task-cost). */
+      maxCostUsd: z.number().positive().optional(),
+      maxTaskCostUsd: z.number().positive().optional(),
     })
     .prefault({}),
   /** Test-time scaling (method.md); defaults are the paper's. */

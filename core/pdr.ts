@@ -2,6 +2,7 @@
 // them are judged, how many the iteration's tournament keeps, which summaries each new rollout is
 // given, and when summaries must be made. workflows/scaling.ts only orchestrates what this decides.
 // `sample` is the degenerate case: one iteration, no summaries, no selection.
+import type { BudgetStop } from './budget';
 import { addCost } from './model';
 import type { RolloutResult } from './rollout';
 import type { ScalingSettings } from './settings';
@@ -40,6 +41,8 @@ export interface TaskScalingResult {
   curve?: CurvePoint[];
   /** `select --ks`: each iteration narrowed to other K. */
   byK?: KPoint[];
+  /** A cost cap stopped new rollouts: the iterations after this point were not run, and there is no final pick. */
+  budgetStop?: BudgetStop;
 }
 
 /** One iteration's rollouts narrowed to K by a tournament: which, and how many of them pass. */

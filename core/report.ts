@@ -1,6 +1,7 @@
 // What a run reports: per task and overall, the mean pass@1 over rollouts, pass@N (any rollout
 // passed), cost, steps and exit statuses. Pure, so the report activity, the CLI and tests agree.
 import type { ExitStatus } from './agent';
+import { renderBudget, type Budget, type BudgetStop } from './budget';
 import { addCost } from './model';
 import type { RolloutResult } from './rollout';
 import { renderScalingReport, type ScalingReport } from './scalingReport';
@@ -49,6 +50,8 @@ export interface RunReport extends Totals {
   scaling?: ScalingReport;
   /** Intervals of the headline rates (bootstrap over tasks), and pass@k for every k up to the smallest N. */
   intervals?: RunIntervals;
+  /** The run's cost caps and where they stopped new rollouts (absent when it had none). */
+  budget?: { caps: Budget; stops: BudgetStop[] };
 }
 
 export interface RunIntervals {
@@ -162,9 +165,10 @@ function passAtKTable(i: RunIntervals | undefined): string[] {
 }
 
 export function renderRunReport(r: RunReport): string {
+  const notStarted = new Set(r.budget?.stops.filter((s) => s.iteration === 0).map((s) => s.taskId));
   const rows = r.perTask.map(
     (t) =>
-      `| ${t.taskId} | ${t.passed}/${t.rollouts} | ${pct(t.pass1)} | ${t.passN ? 'yes' : 'no'} | ${t.meanSteps.toFixed(1)} | ${usd(t.costUsd, t.costUnknown)} | ${t.error ? `**task failed**: ${t.error.split('\n')[0]}` : statuses(t.exitStatuses)} |`,
+      `| ${t.taskId} | ${t.passed}/${t.rollouts} | ${pct(t.pass1)} | ${t.passN ? 'yes' : 'no'} | ${t.meanSteps.toFixed(1)} | ${usd(t.costUsd, t.costUnknown)} | ${t.error ? `**task failed**: ${t.error.split('\n')[0]}` : notStarted.has(t.taskId) && !t.rollouts ? '**not started**: cost cap' : statuses(t.exitStatuses)} |`,
   );
   const failed = r.perTask.filter((t) => t.error);
   return [
@@ -178,6 +182,7 @@ export function renderRunReport(r: RunReport): string {
     ...(failed.length ? [`**${failed.length} of ${r.tasks} tasks could not run**; they count as unsolved.`] : []),
     ...(r.intervals ? [intervalsNote(r.intervals)] : []),
     ...passAtKTable(r.intervals),
+    ...(r.budget ? ['', ...renderBudget(r.budget.caps, r.budget.stops)] : []),
     '',
     '| task | passed | pass@1 | pass@N | mean steps | cost | exit statuses |',
     '|---|---|---|---|---|---|---|',

@@ -1,6 +1,7 @@
 // A run's settings: what the command line and the config decide before a run starts, frozen into
 // run.json and the workflow input so that a continued run behaves as it began.
 import type { AgentLimits } from './agent';
+import { hasBudget, type Budget } from './budget';
 import type { Config } from './config';
 import type { TaskFormat } from './task';
 import type { AgentKind } from './terminal';
@@ -45,6 +46,8 @@ export interface RunSettings {
    * runs started before there was a choice: those ran the bash agent everywhere.
    */
   agents?: Record<TaskFormat, AgentKind>;
+  /** Cost caps (core/budget.ts); absent when the run has none. */
+  budget?: Budget;
 }
 
 /** The agent a run's task gets. */
@@ -64,6 +67,9 @@ export interface SettingsOptions {
   concurrency?: number;
   /** `--agent`: one agent for every task, whatever its format. */
   agent?: AgentKind;
+  /** Cost caps in dollars: the run's and each task's. */
+  maxCost?: number;
+  maxTaskCost?: number;
 }
 
 /** The method's parameters: config.scaling (the paper's defaults), then the command's flags. */
@@ -108,7 +114,17 @@ export function runSettings(config: Config, opts: SettingsOptions): RunSettings 
     agents: opts.agent
       ? { swebench: opts.agent, 'terminal-bench': opts.agent, harbor: opts.agent }
       : { ...config.agent.byFormat },
+    ...budgetOf(config, opts),
   };
+}
+
+function budgetOf(config: Config, opts: SettingsOptions): { budget?: Budget } {
+  const budget: Budget = {};
+  const runUsd = opts.maxCost ?? config.run.maxCostUsd;
+  const taskUsd = opts.maxTaskCost ?? config.run.maxTaskCostUsd;
+  if (runUsd !== undefined) budget.runUsd = runUsd;
+  if (taskUsd !== undefined) budget.taskUsd = taskUsd;
+  return hasBudget(budget) ? { budget } : {};
 }
 
 /**
@@ -133,6 +149,17 @@ export function scalingOf(s: RunSettings): ScalingSettings {
 
 /** One line naming the strategy and its parameters, for the UI and the first output line. */
 export function describeSettings(s: RunSettings): string {
+  const caps = [
+    s.budget?.runUsd !== undefined ? `cost cap $${s.budget.runUsd}` : '',
+    s.budget?.taskUsd !== undefined ? `task cost cap $${s.budget.taskUsd}` : '',
+  ]
+    .filter(Boolean)
+    .map((c) => `, ${c}`)
+    .join('');
+  return describeMethod(s) + caps;
+}
+
+function describeMethod(s: RunSettings): string {
   const m = s.scaling;
   if (!m) return `sample x${s.n}`;
   return `${m.strategy} N=${m.n} T=${m.iterations}${m.iterations > 1 ? ` K=${m.k} context=${m.context}` : ''} G=${m.groupSize} V=${m.votes} judge=${m.judgeInput} seed=${m.seed}`;

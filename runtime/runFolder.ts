@@ -1,7 +1,7 @@
 // The run folder's layout: every file a run, a validation or a selection writes has its path here,
 // and nowhere else. A run folder is `<dataDir>/runs/<run-id>/`:
 //
-//   dataset.json  run.json  results.json  results.md  preds.json
+//   dataset.json  run.json  results.json  results.md  report.html  preds.json
 //   rejected.json                                       tasks a partial dataset skipped
 //   tasks/<task>/build.log  image-mappings.json  verdict.json  scaling.json
 //   tasks/<task>/<attempt>/...                          validate's oracle and null attempts
@@ -33,6 +33,8 @@ export function runFolder(runDir: string) {
     run: path.join(runDir, 'run.json'),
     results: path.join(runDir, 'results.json'),
     table: path.join(runDir, 'results.md'),
+    /** The report with charts, self-contained (core/reportHtml.ts). */
+    html: path.join(runDir, 'report.html'),
     preds: path.join(runDir, 'preds.json'),
     /** Tasks a partial dataset skipped (unsupported or malformed), as verdicts: listed, never run. */
     rejected: path.join(runDir, 'rejected.json'),

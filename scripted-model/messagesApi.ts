@@ -66,6 +66,10 @@ export interface MessagesApiDoubleOptions {
   latencyMs?: number;
   /** Port on 127.0.0.1; a free one when absent. */
   port?: number;
+  /** The keys the double accepts; any other is refused with 401, as the real APIs do. Absent: any key. */
+  apiKeys?: string[];
+  /** The models it serves (the models endpoints, and a 404 for others). Absent: any model. */
+  models?: string[];
 }
 
 /** Deterministic stand-in for a tokenizer: about four characters per token. */
@@ -97,6 +101,7 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
     const fail = (status: number, message: string, type?: string, extraHeaders?: Record<string, string>) =>
       respond(status, api.error(status, message, type), extraHeaders);
 
+    if (req.method === 'GET' && path.startsWith('/v1/models')) return models(req, path, respond, fail);
     if (req.method !== 'POST' || (path !== '/v1/messages' && path !== '/v1/chat/completions')) {
       return fail(404, `${req.method} ${path} is not served by the messages API test double`);
     }
@@ -110,7 +115,7 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
     }
 
     const apiKey = keyOf(req);
-    const problem = api.validate(req, body, apiKey);
+    const problem = api.validate(req, body, apiKey) ?? refused(api, apiKey, body.model);
     if (problem) return fail(problem.status, problem.message, problem.type);
 
     const request = api.normalise(body, apiKey, callIndex);
@@ -134,6 +139,56 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
       return fail(status, message ?? defaultErrorMessage(status), type, headers);
     }
     respond(200, api.success(request, scripted));
+  }
+
+  /** A wrong key or an unknown model, answered as each API answers them. */
+  function refused(
+    api: Api,
+    apiKey: string | undefined,
+    model: unknown,
+  ): { status: number; message: string; type?: string } | undefined {
+    if (apiKey && options.apiKeys && !options.apiKeys.includes(apiKey))
+      return api === openaiApi
+        ? { status: 401, message: `Incorrect API key provided: ${apiKey.slice(0, 3)}...${apiKey.slice(-4)}.` }
+        : { status: 401, message: 'invalid x-api-key' };
+    if (typeof model === 'string' && options.models && !options.models.includes(model))
+      return api === openaiApi
+        ? { status: 404, message: `The model \`${model}\` does not exist or you do not have access to it.` }
+        : { status: 404, message: `model: ${model}` };
+    return undefined;
+  }
+
+  /**
+   * Anthropic's `GET /v1/models/{id}` and OpenAI's `GET /v1/models` (the Anthropic list too): the
+   * cheap checks a client makes before real work. Keys are checked as for messages.
+   */
+  function models(
+    req: http.IncomingMessage,
+    path: string,
+    respond: (status: number, body: unknown) => void,
+    fail: (status: number, message: string) => void,
+  ) {
+    const apiKey = keyOf(req);
+    const openai = !req.headers['anthropic-version'];
+    const api = openai ? openaiApi : anthropicApi;
+    if (!apiKey) return fail(401, openai ? "You didn't provide an API key." : 'x-api-key header is required');
+    const id = decodeURIComponent(path.slice('/v1/models/'.length));
+    const problem = refused(api, apiKey, path.startsWith('/v1/models/') ? id : undefined);
+    if (problem) return fail(problem.status, problem.message);
+    const created = '2026-01-01T00:00:00Z';
+    const entry = (m: string) =>
+      openai
+        ? { id: m, object: 'model', created: Date.parse(created) / 1000, owned_by: 'test-double' }
+        : { type: 'model', id: m, display_name: m, created_at: created };
+    if (path.startsWith('/v1/models/')) return respond(200, entry(id));
+    // Serving any model, it has none to list.
+    const all = (options.models ?? []).map(entry);
+    return respond(
+      200,
+      openai
+        ? { object: 'list', data: all }
+        : { data: all, has_more: false, first_id: all[0]?.id, last_id: all.at(-1)?.id },
+    );
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -250,6 +250,7 @@ function benchConfig(label: string, c: number, t: number): Config {
   config.temporal = { ...config.temporal, taskQueue: `bench-${label}-${process.pid}-${Date.now().toString(36)}` };
   // A rollout has at most one activity running; every workflow may have a workflow task at once.
   config.worker = {
+    ...config.worker,
     maxConcurrentActivityTaskExecutions: Math.max(config.worker.maxConcurrentActivityTaskExecutions, c + t + 4),
     maxConcurrentWorkflowTaskExecutions: Math.max(config.worker.maxConcurrentWorkflowTaskExecutions, c + t + 1),
     shutdownGraceTimeSec: 2,

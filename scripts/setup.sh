@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a machine to run agentscale. Idempotent: each step checks before it acts, so a second
 # run takes a few seconds. Steps: node packages, Docker engine, Temporal CLI, offline base image,
-# tmux for the terminal agent (scripts/tmux-bundle.sh).
+# tmux for the terminal agent (scripts/tmux-bundle.sh), Chromium (report.html test), SWE-bench harness.
 #
 #   AGENTSCALE_DATA    data folder (default: .agentscale in the project)
 #   TEMPORAL_CLI_PATH  an explicit Temporal CLI; skips the lookup below
@@ -105,6 +105,13 @@ if [ "$have" != "$recipe" ]; then
 fi
 # --- tmux for the terminal agent, for images that lack it (containers are offline) ----------
 bash "$root/scripts/tmux-bundle.sh" >/dev/null || die "could not bundle tmux for the terminal agent (scripts/tmux-bundle.sh)"
+# --- Chromium, Debian's package, for the report.html test ----------------------------------
+# A headless browser checks that report.html's charts draw (tests/reportHtml.test.ts); no
+# browser is downloaded by an npm package. Without it that one test is skipped, saying why.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  say "installing chromium (Debian package, for the report.html test)"
+  apt_install --no-install-recommends chromium || say "chromium could not be installed: the report.html test will be skipped"
+fi
 # --- the official SWE-bench harness, pinned, for the differential tests ---------------------
 bash "$root/scripts/swebench-harness.sh" >/dev/null || die "could not install the pinned SWE-bench harness (scripts/swebench-harness.sh)"
 

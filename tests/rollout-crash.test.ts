@@ -45,7 +45,8 @@ const exited = (p: ChildProcess) =>
   new Promise<number>((resolve) =>
     p.exitCode !== null || p.signalCode !== null ? resolve(p.exitCode ?? -1) : p.once('exit', (c) => resolve(c ?? -1)),
   );
-const okCalls = () => double.calls.filter((c) => c.status === 200);
+// Model calls only: `run` also asks the models endpoint once before it starts (no request body).
+const okCalls = () => double.calls.filter((c) => c.status === 200 && c.request);
 
 async function until(what: string, check: () => boolean, ms = 120_000) {
   const end = Date.now() + ms;

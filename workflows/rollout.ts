@@ -7,11 +7,13 @@ import {
   executeChild,
   patched,
   proxyActivities,
+  upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { ExecActivities, ModelActivities, RecordActivities, SandboxActivities } from '../activities';
 import { limitReached, stepSummary, type AgentLimits, type ExitStatus } from '../core/agent';
 import { FAILURE } from '../core/failures';
+import { MEMO_SUMMARY, rolloutMemo } from '../core/memo';
 import { SA } from '../core/searchAttributes';
 import { addCost, addUsage, emptyUsage } from '../core/model';
 import { containerName, type TaskRef } from '../core/task';
@@ -209,6 +211,8 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
   if (input.searchAttributes && patched(OUTCOME_ATTRIBUTE)) {
     upsertSearchAttributes([{ key: SA.outcome, value: outcomeOf(result) }]);
   }
+  // The UI's workflow page says how the rollout ended (rollouts started before say nothing).
+  if (patched(MEMO_SUMMARY)) upsertMemo(rolloutMemo(result));
   await record.finishRollout.executeWithOptions(
     { summary: `${result.exitStatus}, ${result.passed ? 'passed' : 'failed'}` },
     [{ ...ref, result }],

@@ -8,9 +8,12 @@ import {
   patched,
   proxyActivities,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RecordActivities, SandboxActivities } from '../activities';
+import { capReached, hasBudget, type BudgetStop } from '../core/budget';
+import { MEMO_SUMMARY, runMemo } from '../core/memo';
 import { addCost } from '../core/model';
 import { agentCost } from '../core/pdr';
 import type { RunReport } from '../core/report';
@@ -40,6 +43,8 @@ export interface TaskRunResult {
   rollouts: RolloutResult[];
   /** All stages (agent, summaries, judge); null when a model has no price. */
   costUsd?: number | null;
+  /** A cost cap stopped the task's new rollouts (before it started, or before a later iteration). */
+  budgetStop?: BudgetStop;
 }
 
 /** The run's own view: finished tasks only. `status` adds the running tasks' taskProgress. */
@@ -58,6 +63,9 @@ export const runProgressQuery = defineQuery<RunProgress>('progress');
 /** Runs started before `sample` became one iteration of taskScaling replay their taskRun children. */
 export const SAMPLE_AS_SCALING = 'sample-as-task-scaling';
 
+/** Runs started before cost caps (run.maxCostUsd, run.maxTaskCostUsd) were checked. */
+export const BUDGET_CAPS = 'budget-caps';
+
 /** A task workflow's input under a run's settings. */
 const taskScalingInput = (
   input: { runId: string; runDir: string; settings: RunSettings; searchAttributes?: boolean },
@@ -74,6 +82,7 @@ const taskScalingInput = (
   searchAttributes: input.searchAttributes,
   // Absent for runs started before there was a choice, so their histories replay unchanged.
   ...(input.settings.agents ? { agent: agentFor(input.settings, task.format) } : {}),
+  ...(input.settings.budget ? { budget: input.settings.budget } : {}),
 });
 
 const sandbox = proxyActivities<SandboxActivities>(sandboxOptions);
@@ -109,7 +118,18 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
         ]
       : undefined,
   });
-  const runTask = (task: TaskRef): Promise<TaskRunResult> => {
+  // Cost caps: a task starts only while the run is under its cap (what the run folder records
+  // as spent, running rollouts included); the task workflow checks again before each iteration.
+  const budget = hasBudget(settings.budget) && patched(BUDGET_CAPS) ? settings.budget : undefined;
+  const runTask = async (task: TaskRef): Promise<TaskRunResult> => {
+    if (budget) {
+      const spent = await record.budgetSpent.executeWithOptions({ summary: `cost so far, before ${task.id}` }, [
+        { runDir: input.runDir, taskId: task.id },
+      ]);
+      // A task that finished before (a continued run) only reads its results back: no new rollouts.
+      const stop = capReached({ runUsd: budget.runUsd }, spent, { taskId: task.id, iteration: 0 });
+      if (stop && !spent.taskFinished) return { taskId: task.id, rollouts: [], costUsd: 0, budgetStop: stop };
+    }
     if (settings.strategy === 'sample' && !patched(SAMPLE_AS_SCALING)) {
       return executeChild(taskRun, {
         ...childOptions(task, `${settings.strategy} x${settings.n}: ${task.id}`),
@@ -126,6 +146,7 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
       taskId: r.taskId,
       rollouts: r.iterations.flatMap((it) => it.rollouts),
       costUsd: [r.cost.agent, r.cost.summary, r.cost.judge].reduce<number | null>(addCost, 0),
+      ...(r.budgetStop ? { budgetStop: r.budgetStop } : {}),
     }));
   };
 
@@ -154,10 +175,12 @@ export async function benchmarkRun(input: BenchmarkRunInput): Promise<RunReport>
         runId: input.runId,
         taskIds: input.tasks.map((t) => t.id),
         errors: results.filter((r) => r.error).map((r) => ({ taskId: r.taskId, error: r.error! })),
+        ...(budget ? { budget, budgetStops: results.flatMap((r) => (r.budgetStop ? [r.budgetStop] : [])) } : {}),
       },
     ],
   );
   if (input.searchAttributes) upsertSearchAttributes([{ key: SA.status, value: 'completed' }]);
+  if (patched(MEMO_SUMMARY)) upsertMemo(runMemo(report, report.budget?.stops));
   return report;
 }
 

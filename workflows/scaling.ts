@@ -8,9 +8,11 @@
 // The workflow sees each rollout's hidden-test verdict (for the report), but hands the judge and
 // the summariser only rollout ids: their activities read the trajectory and summaries, never the
 // evaluation, so selection cannot see the tests.
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { defineQuery, patched, proxyActivities, setHandler, upsertMemo } from '@temporalio/workflow';
 import type { ModelActivities, RecordActivities } from '../activities';
 import type { AgentLimits } from '../core/agent';
+import { capReached, hasBudget, type Budget, type BudgetStop } from '../core/budget';
+import { MEMO_SUMMARY, taskMemo } from '../core/memo';
 import { addCost } from '../core/model';
 import {
   agentCost,
@@ -47,7 +49,12 @@ export interface TaskScalingInput {
   searchAttributes?: boolean;
   /** The agent that plays the task's rollouts; absent: bash. */
   agent?: AgentKind;
+  /** Cost caps: checked before each iteration's rollouts start. */
+  budget?: Budget;
 }
+
+/** Task workflows started before cost caps were checked between iterations. */
+export const BUDGET_CAPS_TASK = 'budget-caps-task';
 
 /** Where a task workflow stands, for `status` and `watch` while its rollouts finish. */
 export interface TaskProgress {
@@ -102,9 +109,19 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
     return r;
   };
 
+  const budget = hasBudget(input.budget) && patched(BUDGET_CAPS_TASK) ? input.budget : undefined;
+  let budgetStop: BudgetStop | undefined;
   for (let t = 0; t < s.iterations; t++) {
-    progress.iteration = t;
     const ids = iterationRolloutIds(s, t);
+    // Only where new rollouts would start: a continued run's finished iterations are read back.
+    if (budget && ids.some((id) => !done.has(id))) {
+      const spent = await record.budgetSpent.executeWithOptions({ summary: `cost so far, before iteration ${t}` }, [
+        { runDir: input.runDir, taskId: task.id },
+      ]);
+      budgetStop = capReached(budget, spent, { taskId: task.id, iteration: t });
+      if (budgetStop) break;
+    }
+    progress.iteration = t;
     const contexts = ids.map((_, i) => contextFor(s, previous, i, random));
     const rollouts = await Promise.all(
       ids.map((rolloutId, i) =>
@@ -164,10 +181,18 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
     iterations.push(outcome);
     previous = outcome;
   }
-  const result: TaskScalingResult = { taskId: task.id, iterations, final: iterations.at(-1)?.selected[0], cost };
+  const result: TaskScalingResult = {
+    taskId: task.id,
+    iterations,
+    // Cut short by a cost cap: the last tournament (the one that picks the answer) never ran.
+    final: budgetStop ? undefined : iterations.at(-1)?.selected[0],
+    cost,
+    ...(budgetStop ? { budgetStop } : {}),
+  };
   // The brackets go to the run folder; the parent's history gets the outcome without them.
   await record.recordTaskScaling.executeWithOptions({ summary: `final pick: ${result.final ?? 'none'}` }, [
     { runDir: input.runDir, result },
   ]);
+  if (patched(MEMO_SUMMARY)) upsertMemo(taskMemo(result));
   return { ...result, iterations: iterations.map(({ bracket: _bracket, ...it }) => it) };
 }
