@@ -1,7 +1,9 @@
 // Scheduled runs: when a schedule fires, the worker makes the run's folder from what the schedule
 // froze (its tasks and settings), and once the run is done, compares it with the schedule's
 // previous run that finished.
-import { compareRuns, renderComparison, type RunComparison } from '../core/compare';
+import { compareRuns, renderComparison, runGrid, type RunComparison } from '../core/compare';
+import { renderReportHtml } from '../core/reportHtml';
+import { chartLibrary } from '../runtime/chartLibrary';
 import { temporalUiUrl, type Config } from '../core/config';
 import type { RunReport } from '../core/report';
 import type { RunSettings } from '../core/settings';
@@ -17,6 +19,9 @@ export interface ScheduleRecord {
   datasets: string[];
   createdAt: string;
 }
+
+/** Runs shown side by side in a scheduled run's report.html: this one and the schedule's previous ones. */
+const GRID_RUNS = 10;
 
 export function createScheduleActivities(config: Config) {
   return {
@@ -64,6 +69,14 @@ export function createScheduleActivities(config: Config) {
         ...(ui ? { ui: { url: ui, namespace: config.temporal.namespace } } : {}),
       });
       writeJson(folder.results, { ...current, comparison });
+      // report.html gains the comparison and the schedule's recent runs, task by task.
+      const recent = [...input.earlier.slice(-(GRID_RUNS - 1)), current.runId]
+        .map((id) =>
+          id === current.runId ? current : readIfExists<RunReport>(runFolder(runDirOf(config, id)).results),
+        )
+        .filter((r): r is RunReport => r !== undefined);
+      const grid = runGrid(recent, ui ? { url: ui, namespace: config.temporal.namespace } : undefined);
+      writeFileAtomic(folder.html, renderReportHtml(current, chartLibrary(), { comparison, grid }));
       const table = readTextIfExists(folder.table) ?? '';
       if (!table.includes(`## Compared with ${comparison.previous}`)) {
         writeFileAtomic(folder.table, `${table.trimEnd()}\n\n${renderComparison(comparison)}\n`);

@@ -150,3 +150,35 @@ export function renderComparison(c: RunComparison): string {
     ...(c.onlyInCurrent.length ? [`- only in ${c.current}: ${list(c.onlyInCurrent)}`] : []),
   ].join('\n');
 }
+
+export type GridCell = 'pass' | 'fail' | 'error';
+
+/** Tasks × a schedule's recent runs (oldest first): what report.html of a scheduled run shows. */
+export interface RunGrid {
+  runs: string[];
+  tasks: { taskId: string; cells: (GridCell | undefined)[]; links: (string | undefined)[] }[];
+}
+
+const cellOf = (t: TaskReport): GridCell => (t.error ? 'error' : taskSolved(t) ? 'pass' : 'fail');
+
+/**
+ * Every task of the runs by run; a run that did not have the task leaves its cell empty. Each cell
+ * links to the task's workflow in that run (its rollouts are its children) when the UI is known.
+ */
+export function runGrid(reports: readonly RunReport[], ui?: { url: string; namespace: string }): RunGrid {
+  const ids = [...new Set(reports.flatMap((r) => r.perTask.map((t) => t.taskId)))].sort();
+  const byRun = reports.map((r) => new Map(r.perTask.map((t) => [t.taskId, t])));
+  return {
+    runs: reports.map((r) => r.runId),
+    tasks: ids.map((taskId) => ({
+      taskId,
+      cells: byRun.map((m) => {
+        const t = m.get(taskId);
+        return t ? cellOf(t) : undefined;
+      }),
+      links: reports.map((r, i) =>
+        ui && byRun[i]!.has(taskId) ? workflowPageUrl(ui.url, ui.namespace, `${r.runId}/${taskId}`) : undefined,
+      ),
+    })),
+  };
+}

@@ -4,6 +4,14 @@
 // works offline and can be mailed or archived as one file.
 import { totalCost, type RunReport } from './report';
 import { renderBudget } from './budget';
+import type { RunComparison, RunGrid } from './compare';
+import { formatInterval, type Interval } from './statistics';
+
+/** What a scheduled run's page adds: its comparison with the previous run, and its schedule's recent runs. */
+export interface ReportExtras {
+  comparison?: RunComparison;
+  grid?: RunGrid;
+}
 
 /** What the page plots, derived from the report: one entry per chart. */
 export interface ChartSpec {
@@ -217,14 +225,93 @@ for (const c of charts) {
 document.body.dataset.charts = String(charts.length);
 `;
 
+const pctText = (x: number) => `${(100 * x).toFixed(1)}%`;
+const withInterval = (x: number, i: Interval | null | undefined) => (i ? formatInterval(i, pctText) : pctText(x));
+
+/** Every rate with its 95% interval (results.json's `intervals`), as table rows. */
+function intervalRows(r: RunReport): [string, Interval | null][] {
+  const rows: [string, Interval | null][] = [];
+  if (r.intervals) {
+    rows.push(['pass@1', r.intervals.pass1], ['pass@N (oracle)', r.intervals.passN]);
+    for (const p of r.intervals.passAtK) if (p.k > 1) rows.push([`pass@${p.k} (unbiased)`, p.interval]);
+  }
+  const iv = r.scaling?.intervals;
+  if (iv) {
+    for (const it of iv.iterations) {
+      rows.push(
+        [`iteration ${it.iteration}: pass@1`, it.pass1],
+        [`iteration ${it.iteration}: pass@N`, it.passN],
+        ...(it.selK !== undefined ? [[`iteration ${it.iteration}: Sel-K`, it.selK] as [string, Interval | null]] : []),
+        [`iteration ${it.iteration}: judge accuracy`, it.judgeAccuracy],
+        [`iteration ${it.iteration}: selection efficiency`, it.efficiency],
+      );
+    }
+    rows.push(['Final', iv.final], ['judge accuracy (all rounds)', iv.judgeAccuracy]);
+  }
+  return rows;
+}
+
+function intervalsTable(r: RunReport): string {
+  const rows = intervalRows(r);
+  if (!rows.length) return '';
+  const b = r.intervals?.bootstrap ?? r.scaling?.intervals?.bootstrap;
+  return `<h2>Rates with their intervals</h2>
+<p class="small">${b ? `${Math.round(100 * b.level)}% intervals, bootstrap over tasks (a task's rollouts resampled together), ${b.resamples} resamples, seed ${b.seed}` : ''}</p>
+<table id="intervals"><thead><tr><th>rate</th><th>estimate [low, high]</th></tr></thead><tbody>
+${rows.map(([name, i]) => `<tr><td>${escapeHtml(name)}</td><td>${escapeHtml(formatInterval(i, pctText))}</td></tr>`).join('\n')}
+</tbody></table>`;
+}
+
+function comparisonSection(c: RunComparison): string {
+  const s = c.significance;
+  const verdict = s
+    ? `${s.verdict} at level ${s.level}: p = ${s.pValue.toPrecision(3)} (${s.test}); solved difference ${formatInterval(
+        s.difference,
+        (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} pts`,
+      )}`
+    : '';
+  const list = (ids: string[]) =>
+    ids.length
+      ? ids
+          .map((id) => {
+            const l = c.links?.[id];
+            return l ? `<a href="${escapeHtml(l.current)}">${escapeHtml(id)}</a>` : escapeHtml(id);
+          })
+          .join(', ')
+      : 'none';
+  return `<h2>Compared with ${escapeHtml(c.previous)}</h2>
+<p class="${s?.verdict === 'regression' ? 'note' : ''}">${escapeHtml(verdict)}</p>
+<p>solved ${pctText(c.solved.previous)} → ${pctText(c.solved.current)} on ${c.tasks} shared tasks; newly passing: ${list(c.newlyPassing)}; newly failing: ${list(c.newlyFailing)}</p>`;
+}
+
+function gridSection(g: RunGrid): string {
+  const mark = { pass: '✓', fail: '✗', error: '!' } as const;
+  return `<h2>This schedule's recent runs</h2>
+<table id="run-grid"><thead><tr><th>task</th>${g.runs.map((r) => `<th>${escapeHtml(r)}</th>`).join('')}</tr></thead><tbody>
+${g.tasks
+  .map(
+    (t) =>
+      `<tr><td>${escapeHtml(t.taskId)}</td>${t.cells
+        .map((c, i) => {
+          if (!c) return '<td></td>';
+          const link = t.links[i];
+          const text = `${mark[c]} ${c}`;
+          return `<td class="${c}">${link ? `<a href="${escapeHtml(link)}">${text}</a>` : text}</td>`;
+        })
+        .join('')}</tr>`,
+  )
+  .join('\n')}
+</tbody></table>`;
+}
+
 /** The page. `chartJs` is Chart.js's UMD build, inlined as is. */
-export function renderReportHtml(r: RunReport, chartJs: string): string {
+export function renderReportHtml(r: RunReport, chartJs: string, extras: ReportExtras = {}): string {
   const charts = reportCharts(r);
   const total = totalCost(r);
   const headline = [
     `strategy ${r.strategy}, model ${r.model}: ${r.tasks} tasks, ${r.rollouts} rollouts`,
-    `pass@1 ${(100 * r.pass1).toFixed(1)}%, pass@N ${(100 * r.passN).toFixed(1)}%` +
-      (r.scaling ? `, Final ${(100 * r.scaling.final).toFixed(1)}%` : '') +
+    `pass@1 ${withInterval(r.pass1, r.intervals?.pass1)}, pass@N ${withInterval(r.passN, r.intervals?.passN)}` +
+      (r.scaling ? `, Final ${withInterval(r.scaling.final, r.scaling.intervals?.final)}` : '') +
       `, cost ${money(total)}${r.scaling ? ' (all stages)' : ''}`,
   ];
   const budget = r.budget ? renderBudget(r.budget.caps, r.budget.stops) : [];
@@ -256,6 +343,8 @@ h2 { font-size: 1.05em; margin: 0 0 0.3em; }
 table { border-collapse: collapse; margin-top: 1.5em; }
 td, th { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: left; }
 .note { background: #fff6d6; padding: 0.5em; }
+.small { font-size: 0.85em; color: #555; }
+td.pass { background: #e3f5e1; } td.fail { background: #fbe3e3; } td.error { background: #fff0c2; }
 </style>
 </head>
 <body>
@@ -275,6 +364,9 @@ ${charts
 <tbody>
 ${rows}
 </tbody></table>
+${intervalsTable(r)}
+${extras.comparison ? comparisonSection(extras.comparison) : ''}
+${extras.grid ? gridSection(extras.grid) : ''}
 <script type="application/json" id="agentscale-charts">${scriptJson(charts)}</script>
 <script>${chartJs.replace(/<\/script/gi, '<\\/script')}</script>
 <script>${DRAW}</script>

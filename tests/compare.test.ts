@@ -1,7 +1,8 @@
 // `compare` and each scheduled run's comparison: the verdict is a regression only when the drop is
 // significant at the configured level, and says which test made it.
 import { describe, expect, it } from 'vitest';
-import { compareRuns, renderComparison } from '../core/compare';
+import { compareRuns, renderComparison, runGrid } from '../core/compare';
+import { renderReportHtml } from '../core/reportHtml';
 import { runReport } from '../core/report';
 import type { RolloutResult } from '../core/rollout';
 
@@ -70,5 +71,25 @@ describe('compare', () => {
       current: 'http://ui:8233/namespaces/ns%201/workflows/b%2Ft39',
     });
     expect(renderComparison(c)).toContain('t39 ([before](http://ui:8233/namespaces/ns%201/workflows/a%2Ft39), [now]');
+  });
+
+  it('grid: tasks by run, pass / fail / error, empty where a run lacked the task, each cell linked', () => {
+    const a = run('a', 3, (i) => i === 0);
+    const b = run('b', 2, (i) => i === 1);
+    b.perTask[0]!.error = 'image build failed';
+    const g = runGrid([a, b], { url: 'http://ui', namespace: 'default' });
+    expect(g.runs).toEqual(['a', 'b']);
+    expect(g.tasks.map((t) => [t.taskId, ...t.cells])).toEqual([
+      ['t0', 'pass', 'error'],
+      ['t1', 'fail', 'pass'],
+      ['t2', 'fail', undefined],
+    ]);
+    expect(g.tasks[2]!.links).toEqual(['http://ui/namespaces/default/workflows/a%2Ft2', undefined]);
+    const html = renderReportHtml(b, '', { grid: g, comparison: compareRuns(a, b) });
+    expect(html).toMatch(
+      /<table id="run-grid">[\s\S]*<td class="error"><a href="http:\/\/ui\/namespaces\/default\/workflows\/b%2Ft0">! error<\/a><\/td>/,
+    );
+    expect(html).toContain('<h2>Compared with a</h2>');
+    expect(html).toMatch(/<table id="intervals">[\s\S]*pass@1<\/td><td>50\.0% \[/);
   });
 });

@@ -73,6 +73,13 @@ describe('schedules', () => {
     expect(readFileSync(runFolder(runDirOf(config, second.runId)).table, 'utf8')).toContain(
       `## Compared with ${first.runId}`,
     );
+    // report.html shows the comparison and both runs side by side, task by task.
+    const html = readFileSync(runFolder(runDirOf(config, second.runId)).html, 'utf8');
+    expect(html).toContain(`<h2>Compared with ${first.runId}</h2>`);
+    expect(html).toMatch(
+      new RegExp(`<table id="run-grid"><thead><tr><th>task</th><th>${first.runId}</th><th>${second.runId}</th>`),
+    );
+    expect(html).toMatch(/<td class="fail">[^<]*(<a [^>]*>)?✗ fail(<\/a>)?<\/td><td class="pass">/);
     // The run record says which schedule started it, with the schedule's frozen settings.
     expect(readJson(runFolder(runDirOf(config, second.runId)).run)).toMatchObject({ schedule: id, strategy: 'sample' });
     // `compare` on the same two runs says the same.
