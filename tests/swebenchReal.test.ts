@@ -2,10 +2,10 @@
 // packages (scripts/swebench-base-image.sh), each report.json also graded by the pinned official
 // harness. Two sources of instances:
 // - tests/fixtures/swebench-instances/instances.jsonl: instances as the dataset has them (pytest,
-//   SymPy), their test_patch and FAIL_TO_PASS / PASS_TO_PASS from official harness runs, the gold
-//   patch from the upstream pull request (README there). The repository comes from a local mirror an
-//   environment variable names (the real base_commit), or, for pytest in CI, from a shallow git
-//   bundle of the instances' base commits committed beside it (the same commits, 1.2 MB).
+//   SymPy, Sphinx), their test_patch and FAIL_TO_PASS / PASS_TO_PASS from official harness runs,
+//   the gold patch from the upstream pull request (README there). The repository comes from a local
+//   mirror an environment variable names (the real base_commit), or, for two pytest instances in
+//   CI, from a shallow git bundle of their base commits committed beside it (the same commits, 1.1 MB).
 // - Django, which cannot be mirrored here (over 500 MB): the release sdist on PyPI whose files the
 //   patches touch are identical to base_commit's, committed to a local git repository that stands
 //   in for base_commit (said in the test name); its instance from tests/fixtures/swebench-official.
@@ -36,10 +36,10 @@ interface SdistCase {
   /** The PyPI release whose tree stands in for base_commit. */
   sdist: { name: string; version: string };
   /**
-   * The fix as a later release has it: in `file`, `from` becomes `to` (the release is checked to
-   * hold `to` and not `from`). The gold run then uses this patch; without it, only the empty patch.
+   * The fix as a later release has it: in each `file`, `from` becomes `to` (the release is checked
+   * to hold `to` and not `from`). The gold run then uses this patch; without it, only the empty patch.
    */
-  releaseFix?: { version: string; file: string; from: string; to: string };
+  releaseFix?: { version: string; edits: { file: string; from: string; to: string }[] };
 }
 
 /** How a repository of instances.jsonl is brought in and set up. */
@@ -50,6 +50,8 @@ interface RepoSetup {
   bundle?: string;
   /** Image set-up on top of the base image, run in /testbed. */
   install: string[];
+  /** A base image other than the default: its name and the extra Debian packages it adds. */
+  baseImage?: [string, string];
 }
 
 const INSTANCES = path.join(PROJECT_ROOT, 'tests/fixtures/swebench-instances');
@@ -63,11 +65,36 @@ const PYTEST_INSTALL = [
   'printf \'#!/bin/sh\\nexec python -m pytest "$@"\\n\' > /usr/local/bin/pytest && chmod +x /usr/local/bin/pytest',
 ];
 
+// Sphinx runs its tests through `tox --current-env -epy39 -v -- FILES` (tox-current-env, which
+// Debian does not package): offline, a `tox` that runs [testenv]'s pytest command in this
+// environment with FILES for {posargs}, as that plugin does. The harness's images run its sed on
+// tox.ini (pytest -> pytest -rA) before the eval script; so does this recipe.
+const TOX_SHIM = [
+  '#!/bin/sh',
+  '# agentscale: tox --current-env ... -- ARGS runs [testenv] pytest command here, ARGS for {posargs}',
+  'while [ $# -gt 0 ]; do a=$1; shift; [ "$a" = "--" ] && break; done',
+  "cmd=$(sed -n '/^\\[testenv\\]/,/^\\[testenv:/p' tox.ini | grep -m1 -E '^[[:space:]]+(python .*)?pytest ' | sed -E 's/^[[:space:]]+//; s/[{]posargs[}]//; s/^pytest /python -m pytest /')",
+  'echo "tox (agentscale offline): $cmd $*"',
+  'exec sh -c "$cmd \\"\\$@\\"" tox "$@"',
+];
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
 const REPOS: Record<string, RepoSetup> = {
   'pytest-dev/pytest': {
     mirrorEnv: 'AGENTSCALE_MIRROR_PYTEST',
     bundle: path.join(INSTANCES, 'pytest-bases.bundle'),
     install: PYTEST_INSTALL,
+  },
+  // Debian's Sphinx brings the dependencies; its own copy is removed so /testbed's is imported.
+  'sphinx-doc/sphinx': {
+    mirrorEnv: 'AGENTSCALE_MIRROR_SPHINX',
+    install: [
+      'rm -rf /usr/lib/python3/dist-packages/sphinx /usr/lib/python3/dist-packages/Sphinx-*',
+      "printf '/testbed\\n' > /usr/lib/python3/dist-packages/testbed.pth",
+      "sed -i 's/pytest/pytest -rA/' tox.ini",
+      `printf '%s\\n' ${TOX_SHIM.map(shellQuote).join(' ')} > /usr/local/bin/tox && chmod +x /usr/local/bin/tox`,
+    ],
+    baseImage: ['agentscale/swebench-py39-sphinx:bullseye', 'python3-sphinx,python3-pytest,python3-html5lib'],
   },
   // bin/test needs `python` (python-is-python3 in the base image) and mpmath (python3-mpmath).
   'sympy/sympy': {
@@ -94,15 +121,53 @@ const DJANGO_CASES: SdistCase[] = [
     sdist: { name: 'django', version: '2.2.1' },
     releaseFix: {
       version: '3.0',
-      file: 'django/db/models/fields/__init__.py',
-      from: '[DD] [HH:[MM:]]ss[.uuuuuu] format.',
-      to: '[DD] [[HH:]MM:]ss[.uuuuuu] format.',
+      edits: [
+        {
+          file: 'django/db/models/fields/__init__.py',
+          from: '[DD] [HH:[MM:]]ss[.uuuuuu] format.',
+          to: '[DD] [[HH:]MM:]ss[.uuuuuu] format.',
+        },
+      ],
+    },
+  },
+  {
+    // 2.2.1's tests/urlpatterns/test_resolvers.py takes the test_patch and has both PASS_TO_PASS
+    // tests; the fix (get_resolver's cache keyed on the resolved urlconf) is in 3.0.
+    id: 'django__django-11333',
+    version: '3.0',
+    sdist: { name: 'django', version: '2.2.1' },
+    releaseFix: {
+      version: '3.0',
+      edits: [
+        {
+          file: 'django/urls/resolvers.py',
+          from: "@functools.lru_cache(maxsize=None)\ndef get_resolver(urlconf=None):\n    if urlconf is None:\n        urlconf = settings.ROOT_URLCONF\n    return URLResolver(RegexPattern(r'^/'), urlconf)\n",
+          to: "def get_resolver(urlconf=None):\n    if urlconf is None:\n        urlconf = settings.ROOT_URLCONF\n    return _get_cached_resolver(urlconf)\n\n\n@functools.lru_cache(maxsize=None)\ndef _get_cached_resolver(urlconf=None):\n    return URLResolver(RegexPattern(r'^/'), urlconf)\n",
+        },
+        {
+          file: 'django/urls/base.py',
+          from: 'from .resolvers import get_ns_resolver, get_resolver\n',
+          to: 'from .resolvers import _get_cached_resolver, get_ns_resolver, get_resolver\n',
+        },
+        {
+          file: 'django/urls/base.py',
+          from: '    get_resolver.cache_clear()\n',
+          to: '    _get_cached_resolver.cache_clear()\n',
+        },
+      ],
     },
   },
 ];
 
-/** The instance as the dataset has it, from the official harness's eval.sh and report.json for it. */
-function officialInstance(c: SdistCase) {
+/**
+ * The instance as the dataset has it: from the official harness's eval.sh and report.json for it
+ * (tests/fixtures/swebench-official), or from tests/fixtures/swebench-instances/django.jsonl.
+ */
+function officialInstance(c: SdistCase): Record<string, unknown> {
+  if (!existsSync(path.join(OFFICIAL, c.id))) {
+    const rows = readFileSync(path.join(INSTANCES, 'django.jsonl'), 'utf8').split('\n').filter(Boolean);
+    return rows.map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r.instance_id === c.id)!;
+  }
   const script = readFileSync(path.join(OFFICIAL, c.id, 'eval.sh'), 'utf8');
   const report = JSON.parse(readFileSync(path.join(OFFICIAL, c.id, 'report.json'), 'utf8'))[c.id];
   const all = (k: string) => [...report.tests_status[k].success, ...report.tests_status[k].failure] as string[];
@@ -293,14 +358,20 @@ async function checkGold(task: Task, config: Config, gold: string, again: boolea
   }
 }
 
-async function loadTask(inst: Record<string, unknown>, repo: string, source: string, install: string[]) {
+async function loadTask(
+  inst: Record<string, unknown>,
+  repo: string,
+  source: string,
+  install: string[],
+  image = baseImage,
+) {
   const file = path.join(work, `${String(inst.instance_id)}.jsonl`);
   writeFileSync(file, `${JSON.stringify(inst)}\n`);
   const loaded = await loadSwebenchFile(file);
   expect(loaded.issues).toEqual([]);
   const config = ConfigSchema.parse({
     dataDir: work,
-    swebench: { recipes: { [repo]: { source, baseImage, install, evalInstall: null } } },
+    swebench: { recipes: { [repo]: { source, baseImage: image, install, evalInstall: null } } },
   });
   return { task: loaded.tasks[0]!, config };
 }
@@ -343,7 +414,13 @@ for (const inst of rows) {
     let task: Task;
     let config: Config;
     beforeAll(async () => {
-      ({ task, config } = await loadTask(inst, inst.repo, source, setup.install));
+      const image = setup.baseImage
+        ? sh('bash', [path.join(PROJECT_ROOT, 'scripts/swebench-base-image.sh'), ...setup.baseImage])
+            .trim()
+            .split('\n')
+            .at(-1)!
+        : baseImage;
+      ({ task, config } = await loadTask(inst, inst.repo, source, setup.install, image));
     }, 900_000);
 
     it('empty patch: unresolved, FAIL_TO_PASS failing and PASS_TO_PASS passing; report equals the official harness grading the same output', async () => {
@@ -372,22 +449,22 @@ for (const c of DJANGO_CASES) {
             ? `the gold run applies the fix as Django ${c.releaseFix.version} released it`
             : 'no release holds the fix alone, so the gold patch is not run'),
       );
-      const inst: Record<string, unknown> = officialInstance(c);
+      const inst = officialInstance(c);
       const s = standIn(c, sdist);
       inst.base_commit = s.commit;
       const fix = c.releaseFix;
       if (fix) {
-        const released = readFileSync(
-          path.join(sdistTree({ name: sdist.name, version: fix.version }), fix.file),
-          'utf8',
-        );
-        expect(released.includes(fix.to) && !released.includes(fix.from)).toBe(true);
-        const file = path.join(s.dir, fix.file);
-        const before = readFileSync(file, 'utf8');
-        expect(before.includes(fix.from)).toBe(true);
-        writeFileSync(file, before.replace(fix.from, fix.to));
+        const release = sdistTree({ name: sdist.name, version: fix.version });
+        for (const edit of fix.edits) {
+          const released = readFileSync(path.join(release, edit.file), 'utf8');
+          expect(released.includes(edit.to) && !released.includes(edit.from)).toBe(true);
+          const file = path.join(s.dir, edit.file);
+          const before = readFileSync(file, 'utf8');
+          expect(before.includes(edit.from)).toBe(true);
+          writeFileSync(file, before.replace(edit.from, edit.to));
+        }
         gold = sh('git', ['diff'], s.dir);
-        writeFileSync(file, before);
+        sh('git', ['checkout', '--', '.'], s.dir);
         inst.patch = gold;
       }
       ({ task, config } = await loadTask(inst, 'django/django', s.dir, DJANGO_INSTALL));
