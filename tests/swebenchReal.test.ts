@@ -198,9 +198,14 @@ function sdistTree(sdist: { name: string; version: string }): string {
 }
 
 /** A release sdist from PyPI committed to a fresh git repository; returns its folder and commit. */
-function standIn(c: SdistCase, sdist: { name: string; version: string }): { dir: string; commit: string } {
+// One stand-in repository per release, shared by the instances that use it (each image clones it).
+const standIns = new Map<string, { dir: string; commit: string }>();
+function standIn(sdist: { name: string; version: string }): { dir: string; commit: string } {
+  const key = `${sdist.name}-${sdist.version}`;
+  const made = standIns.get(key);
+  if (made) return made;
   const tree = sdistTree(sdist);
-  const dir = path.join(work, `${c.id}-standin`);
+  const dir = path.join(work, `${key}-standin`);
   sh('cp', ['-a', tree, dir]);
   sh('git', ['init', '-q'], dir);
   sh('git', ['add', '-A'], dir);
@@ -234,7 +239,9 @@ function standIn(c: SdistCase, sdist: { name: string; version: string }): { dir:
     ],
     dir,
   );
-  return { dir, commit: sh('git', ['rev-parse', 'HEAD'], dir).trim() };
+  const repo = { dir, commit: sh('git', ['rev-parse', 'HEAD'], dir).trim() };
+  standIns.set(key, repo);
+  return repo;
 }
 
 let baseImage = '';
@@ -450,7 +457,7 @@ for (const c of DJANGO_CASES) {
             : 'no release holds the fix alone, so the gold patch is not run'),
       );
       const inst = officialInstance(c);
-      const s = standIn(c, sdist);
+      const s = standIn(sdist);
       inst.base_commit = s.commit;
       const fix = c.releaseFix;
       if (fix) {
@@ -483,7 +490,8 @@ for (const c of DJANGO_CASES) {
     it.runIf(!!c.releaseFix)(
       'gold patch: resolved; report.json equals the official harness, and is byte-identical when graded again',
       async () => {
-        await checkGold(task, config, gold!, true);
+        // A second run in a fresh container for the first of them only (CI time).
+        await checkGold(task, config, gold!, c === DJANGO_CASES.find((d) => d.releaseFix));
       },
       900_000,
     );
