@@ -206,10 +206,7 @@ async function buildSwebench(
   const ctx = mkdtempSync(path.join(os.tmpdir(), 'agentscale-sweb-'));
   try {
     try {
-      execFileSync('git', ['clone', '--quiet', '--no-hardlinks', recipe.source, path.join(ctx, 'repo')], {
-        stdio: 'pipe',
-        env: childEnv(config.model),
-      });
+      cloneSource(recipe.source, path.join(ctx, 'repo'), childEnv(config.model));
       execFileSync('git', ['-C', path.join(ctx, 'repo'), 'cat-file', '-e', `${env.baseCommit}^{commit}`], {
         stdio: 'pipe',
         env: childEnv(config.model),
@@ -229,6 +226,31 @@ async function buildSwebench(
     rmSync(ctx, { recursive: true, force: true });
   }
   return { image: tag, how: 'built' };
+}
+
+/**
+ * A clone of a recipe's source: a repository (working tree or bare) or a git bundle. A bundle made
+ * from a shallow clone (`git clone --depth 1` of each base commit, then `git bundle create --all`)
+ * lacks its commits' parents, so `git clone` refuses it; it is fetched into a shallow repository
+ * whose boundary is the bundle's heads instead. Such a bundle is a few MB where the history is
+ * hundreds, which is what a CI fixture or an air-gapped transfer of a few instances needs.
+ */
+function cloneSource(source: string, dest: string, env: NodeJS.ProcessEnv) {
+  const git = (args: string[], cwd?: string) => execFileSync('git', args, { cwd, stdio: 'pipe', env }).toString();
+  try {
+    git(['clone', '--quiet', '--no-hardlinks', source, dest]);
+    return;
+  } catch (e) {
+    if (!lstatSync(source).isFile()) throw e;
+    rmSync(dest, { recursive: true, force: true });
+  }
+  const heads = git(['bundle', 'list-heads', source])
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((h): h is string => !!h && /^[0-9a-f]{40}$/.test(h));
+  git(['init', '--quiet', dest]);
+  writeFileSync(path.join(dest, '.git', 'shallow'), [...new Set(heads)].join('\n') + '\n');
+  git(['fetch', '--quiet', '--update-head-ok', source, 'refs/*:refs/*'], dest);
 }
 
 /**

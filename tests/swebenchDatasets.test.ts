@@ -135,6 +135,7 @@ describe('the recipes in docs/swebench.md', () => {
       'django/django',
       'psf/requests',
       'pytest-dev/pytest',
+      'sphinx-doc/sphinx',
       'sympy/sympy',
     ]);
     const { evalPlan } = await import('../core/swebenchSpecs');
