@@ -7,6 +7,7 @@
 import type { Config } from '../core/config';
 import type { ModelClient } from '../core/model';
 import { createModelClient } from '../runtime/model';
+import { createBatchActivities } from './batch';
 import { createReportActivities } from './report';
 import { createRolloutActivities } from './rollout';
 import { containerLabels, createSandboxActivities } from './sandbox';
@@ -30,6 +31,7 @@ export function createActivities(config: Config, server: string) {
     ...createSandboxActivities(config, labelsFor),
     ...createRolloutActivities(config, labelsFor, model),
     ...createScalingActivities(config, model),
+    ...createBatchActivities(config),
     ...createValidateActivities(config, labelsFor),
     ...createSelectActivities(),
     ...createReportActivities(),
@@ -59,7 +61,10 @@ export type SandboxActivities = Pick<
 /** An agent's command, run in its container. */
 export type ExecActivities = Pick<Activities, 'execStep'>;
 /** Calls to the model API: retried as rate limits and overloads ask. */
-export type ModelActivities = Pick<Activities, 'modelTurn' | 'summarize' | 'judgeVote'>;
+export type ModelActivities = Pick<
+  Activities,
+  'modelTurn' | 'summarize' | 'judgeVote' | 'submitBatch' | 'pollBatch' | 'cancelBatch' | 'collectBatch'
+>;
 /** Reads and writes of the run folder: records, outcomes, reports. */
 export type RecordActivities = Pick<
   Activities,

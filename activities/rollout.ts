@@ -10,6 +10,7 @@ import {
   parseSubmission,
   type AgentConfig,
 } from '../core/agent';
+import { markConversation } from '../core/cache';
 import type { Config } from '../core/config';
 import type { ModelClient, Usage } from '../core/model';
 import type { RolloutResult } from '../core/rollout';
@@ -125,7 +126,11 @@ export function createRolloutActivities(
 
       const { prompt, messages } = conversationFor(p, input.step);
       const reply = await withHeartbeat(() =>
-        model().complete({ system: prompt.system, messages, sampling: config.model.sampling.agent }),
+        model().complete({
+          system: prompt.system,
+          messages: markConversation(messages),
+          sampling: config.model.sampling.agent,
+        }),
       ).catch((e) => {
         throw toFailure(e);
       });

@@ -92,7 +92,12 @@ function withMethodOptions(cmd: Command): Command {
         'trajectories',
       ]),
     )
-    .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', integer);
+    .option('--seed <n>', 'seed of grouping, random-K and tie breaks (default: scaling.seed)', integer)
+    .option(
+      '--batch',
+      'rtv/pdr: summaries and judge votes through the Message Batches API, at half price (default: model.batch.enabled)',
+    )
+    .option('--no-batch', 'rtv/pdr: summaries and judge votes as direct calls');
 }
 
 const program = new Command()

@@ -25,6 +25,16 @@ export interface ScalingSettings {
   context: ContextMode;
   judgeInput: JudgeInput;
   seed: number;
+  /**
+   * Summaries and judge votes through the Message Batches API (model.batch, `--batch`); absent:
+   * direct calls. Frozen with the run so that a continued run waits as it began.
+   */
+  batch?: BatchSettings;
+}
+
+export interface BatchSettings {
+  maxWaitSec: number;
+  pollSec: number;
 }
 
 export interface RunSettings {
@@ -52,6 +62,8 @@ export interface SettingsOptions {
   judgeInput?: JudgeInput;
   seed?: number;
   concurrency?: number;
+  /** Overrides model.batch.enabled. */
+  batch?: boolean;
 }
 
 /** The method's parameters: config.scaling (the paper's defaults), then the command's flags. */
@@ -69,6 +81,9 @@ function scalingSettings(config: Config, opts: SettingsOptions): ScalingSettings
     context: opts.context ?? c.context,
     judgeInput: opts.judgeInput ?? c.judgeInput,
     seed: opts.seed ?? c.seed,
+    ...((opts.batch ?? config.model.batch.enabled)
+      ? { batch: { maxWaitSec: config.model.batch.maxWaitSec, pollSec: config.model.batch.pollSec } }
+      : {}),
   };
 }
 

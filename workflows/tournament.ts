@@ -4,7 +4,7 @@
 // and why a tie or a bye happened.
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { ModelActivities } from '../activities';
-import type { ModelRetry } from '../core/settings';
+import type { BatchSettings, ModelRetry } from '../core/settings';
 import { shortHash } from '../core/task';
 import {
   breakTie,
@@ -17,6 +17,7 @@ import {
   type BracketGroup,
 } from '../core/tournament';
 import { modelOptions } from './activityOptions';
+import { answerInBatch } from './batch';
 
 export interface TournamentSpec {
   runDir: string;
@@ -34,6 +35,8 @@ export interface TournamentSpec {
   votes: number;
   seed: number;
   judgeInput: 'summaries' | 'trajectories';
+  /** Votes through the Message Batches API (a round's votes in one batch). */
+  batch?: BatchSettings;
 }
 
 /** Tournament rules of runs started before v2 (random tie-vote order, no needless byes). */
@@ -62,10 +65,31 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
 
   for (let round = 0; population.length > spec.target; round++) {
     const plan = planRound(population, spec.target, spec.groupSize, random, lastByes, v2 ? 'v2' : 'v1');
+    const orders = plan.groups.map((members) => voteOrders(members, spec.votes));
+    // A round's votes in one batch when the run asks for it; the votes below then read its answers.
+    await answerInBatch(
+      {
+        runDir: spec.runDir,
+        taskId: spec.taskId,
+        key: `${spec.selectId ? `${spec.selectId}-` : ''}${spec.id}-r${round}`,
+        jobs: orders.flatMap((os, g) =>
+          os.map((order, v) => ({
+            kind: 'vote' as const,
+            tournament: spec.id,
+            ...(spec.selectId ? { selectId: spec.selectId } : {}),
+            key: `r${round}-g${g}-v${v}`,
+            order,
+            judgeInput: spec.judgeInput,
+          })),
+        ),
+      },
+      spec.batch,
+      modelRetry,
+    );
     const ballots = await Promise.all(
-      plan.groups.map((members, g) =>
+      plan.groups.map((_members, g) =>
         Promise.all(
-          voteOrders(members, spec.votes).map(async (order, v) => ({
+          orders[g]!.map(async (order, v) => ({
             order,
             choice: await vote(`r${round}-g${g}-v${v}`, order),
           })),
