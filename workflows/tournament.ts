@@ -106,6 +106,29 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
     // prefers the first position settled every tie for whoever the shuffle put first). Drawn in
     // group order before any vote is cast: the draw sequence never depends on timing.
     const tieOrders = tallies.map((t) => (t.kind === 'tie' ? (v2 ? shuffle(t.tied, random) : t.tied) : undefined));
+    await answerInBatch(
+      {
+        runDir: spec.runDir,
+        taskId: spec.taskId,
+        key: `${spec.selectId ? `${spec.selectId}-` : ''}${spec.id}-r${round}-ties`,
+        jobs: tieOrders.flatMap((order, g) =>
+          order
+            ? [
+                {
+                  kind: 'vote' as const,
+                  tournament: spec.id,
+                  ...(spec.selectId ? { selectId: spec.selectId } : {}),
+                  key: `r${round}-g${g}-tie`,
+                  order,
+                  judgeInput: spec.judgeInput,
+                },
+              ]
+            : [],
+        ),
+      },
+      spec.batch,
+      modelRetry,
+    );
     const extra = await Promise.all(
       tieOrders.map((order, g) => (order ? vote(`r${round}-g${g}-tie`, order) : Promise.resolve(null))),
     );
