@@ -73,6 +73,10 @@ async function run(name: string, batch: boolean) {
   return { report, outcome, brackets, calls, direct, batches: double.batches.slice(batchesBefore) };
 }
 
+/** Batches a tournament makes: one per round, and one more for a round's tie votes. */
+const rounds = (bs: Bracket[]) =>
+  bs.flatMap((b) => b.rounds.map((r) => (r.groups.some((g) => g.tie) ? 2 : 1))).reduce((a, b) => a + b, 0);
+
 /** A run's results but its cost and tokens. */
 const results = (r: RunReport) => {
   const { cost: _cost, tokens: _tokens, ...scaling } = r.scaling!;
@@ -89,8 +93,6 @@ describe('message batches', () => {
     // the scripted agent hands plans out in the order conversations start).
     expect(results(batched.report)).toEqual(results(plain.report));
     // Every summary and vote came from a batch (a round's ties from a second one): none was asked directly.
-    const rounds = (bs: Bracket[]) =>
-      bs.flatMap((b) => b.rounds.map((r) => (r.groups.some((g) => g.tie) ? 2 : 1))).reduce((a, b) => a + b, 0);
     expect(batched.direct(SUMMARY_SYSTEM)).toEqual([]);
     expect(batched.direct(JUDGE_SYSTEM)).toEqual([]);
     expect(plain.batches).toEqual([]);
@@ -178,12 +180,14 @@ describe('a worker killed while a batch is pending', () => {
       double.holdBatches(false);
       if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
     }
-    // One batch per key: the summaries, then each round (4 -> 2 -> 1).
+    // One batch per key: the summaries (pending across the kill), then each round (4 -> 2 -> 1) and its ties.
+    const runDir = path.join(config.dataDir, 'runs', runId);
+    const bracket = readJson<Bracket>(taskFolder(runDir, tasks[0]!.id).tournament('it0-final').bracket);
     const made = double.batches.slice(batchesBefore);
-    expect(made).toHaveLength(3);
+    expect(made).toHaveLength(1 + rounds([bracket]));
+    expect(made.filter((b) => b.customIds.some((id) => id.endsWith('-it0-r0')))).toHaveLength(1);
     expect(made[0]!.customIds).toHaveLength(4);
     // No model call was made twice: as many agent calls as steps, one summary per rollout, one call per vote.
-    const runDir = path.join(config.dataDir, 'runs', runId);
     const ok = double.calls.slice(before).filter((c) => c.status === 200 && c.request !== undefined);
     const bySystem = (system: string) => ok.filter((c) => c.request!.system === system).length;
     const steps = [0, 1, 2, 3]
@@ -191,7 +195,6 @@ describe('a worker killed while a batch is pending', () => {
       .reduce((a, b) => a + b, 0);
     expect(ok.length - bySystem(SUMMARY_SYSTEM) - bySystem(JUDGE_SYSTEM)).toBe(steps);
     expect(bySystem(SUMMARY_SYSTEM)).toBe(4);
-    const bracket = readJson<Bracket>(taskFolder(runDir, tasks[0]!.id).tournament('it0-final').bracket);
     const votes = bracket.rounds.flatMap((r) => r.groups.flatMap((g) => [...g.votes, ...(g.tie ? [g.tie] : [])]));
     expect(bySystem(JUDGE_SYSTEM)).toBe(votes.length);
     const report = readJson<RunReport>(runFolder(runDir).results);
