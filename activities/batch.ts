@@ -12,7 +12,6 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../core/config';
 import type { ModelRequest } from '../core/model';
-import { markConversation } from '../core/cache';
 import { readIfExists, writeJson } from '../runtime/artifacts';
 import { createBatchClient, type BatchClient, type BatchStatus } from '../runtime/model/batches';
 import { batchFolder, rolloutFolder, tournamentFolder } from '../runtime/runFolder';
@@ -29,6 +28,7 @@ export type BatchJob =
       key: string;
       order: string[];
       judgeInput: 'summaries' | 'trajectories';
+      shared?: boolean;
     };
 
 export interface BatchRef {
@@ -60,13 +60,10 @@ export function createBatchActivities(config: Config) {
   const request = (ref: BatchRef, job: BatchJob): ModelRequest => {
     if (job.kind === 'summary') {
       const c = prompts.summaryConversation({ ...ref, rolloutId: job.rolloutId });
-      return {
-        system: c.system,
-        messages: markConversation(c.messages),
-        sampling: config.model.sampling.summariser,
-      };
+      // The first attempt, unmarked as a direct first attempt is (activities/scaling.ts).
+      return { system: c.system, messages: c.messages, sampling: config.model.sampling.summariser };
     }
-    const c = prompts.voteConversation({ ...ref, order: job.order, judgeInput: job.judgeInput });
+    const c = prompts.voteConversation({ ...ref, order: job.order, judgeInput: job.judgeInput, shared: job.shared });
     return { system: c.system, messages: c.messages, sampling: config.model.sampling.judge };
   };
   const fail = (e: unknown) => {

@@ -113,6 +113,7 @@ export function scalingPrompts(config: Config) {
       taskId: string;
       order: string[];
       judgeInput: 'summaries' | 'trajectories';
+      shared?: boolean;
     }) {
       const task = loadRunTask(input.runDir, input.taskId);
       const candidates: JudgeCandidate[] = input.order.map((id) => ({
@@ -127,15 +128,46 @@ export function scalingPrompts(config: Config) {
               ),
       }));
       const prompt = judgePrompt(task.instruction, candidates, input.judgeInput, judgeTemplates);
-      const messages: ChatMessage[] = [markJudgePrompt(prompt, prompt.indexOf('<attempt id="A">'))];
+      // A prompt no other vote shows would pay the write premium for nothing: no marks then.
+      const messages: ChatMessage[] = [
+        input.shared === false
+          ? { role: 'user', content: prompt }
+          : markJudgePrompt(prompt, prompt.indexOf('<attempt id="A">')),
+      ];
       return { messages, candidates, system: judgeTemplates.system };
     },
+  };
+}
+
+/**
+ * Calls with the same prompt, one at a time until the first has its answer. The API makes a
+ * cache entry readable only once the response that wrote it has begun, so the V votes of a
+ * group, sent at once, would all pay to write the same prompt; gated, the first writes it and
+ * the rest read it (at a tenth of the price), for one extra call's wait per round.
+ */
+export function cacheWarmGate() {
+  const first = new Map<string, Promise<unknown>>();
+  return async <T>(key: string, call: () => Promise<T>): Promise<T> => {
+    const ahead = first.get(key);
+    if (ahead) {
+      await ahead.catch(() => undefined);
+      return call();
+    }
+    const p = call();
+    first.set(key, p);
+    try {
+      return await p;
+    } finally {
+      if (first.get(key) === p) first.delete(key);
+    }
   };
 }
 
 export function createScalingActivities(config: Config, model: () => ModelClient) {
   const { summary: summaryTemplates, judge: judgeTemplates } = config.scaling.templates;
   const { summaryConversation, voteConversation } = scalingPrompts(config);
+  const gated = config.model.cache.enabled && config.model.provider === 'anthropic';
+  const warm = cacheWarmGate();
 
   return {
     async summarize(input: {
@@ -158,7 +190,9 @@ export function createScalingActivities(config: Config, model: () => ModelClient
           (await withHeartbeat(() =>
             model().complete({
               system: summaryTemplates.system,
-              messages: markConversation(messages),
+              // A trajectory is summarised once unless the answer is invalid: marked from the first
+              // retry on, so a valid first answer does not pay the cache-write premium for nothing.
+              messages: attempt === 1 ? messages : markConversation(messages),
               sampling: config.model.sampling.summariser,
             }),
           ).catch((e) => {
@@ -229,6 +263,8 @@ export function createScalingActivities(config: Config, model: () => ModelClient
         key: string;
         order: string[];
         judgeInput: 'summaries' | 'trajectories';
+        /** Whether another vote shows the same prompt (absent: assume so), and so whether caching it pays. */
+        shared?: boolean;
       },
     ): Promise<StoredVote> {
       const file = tournamentFolder(input.runDir, input).vote(input.key);
@@ -241,14 +277,18 @@ export function createScalingActivities(config: Config, model: () => ModelClient
       for (let attempt = 1; attempt <= 2 && choice === null; attempt++) {
         const reply =
           (attempt === 1 ? readIfExists<ModelReply>(batchFolder(input.runDir, input.taskId).reply(file)) : undefined) ??
-          (await withHeartbeat(() =>
-            model().complete({
-              system: judgeTemplates.system,
-              // The first message keeps its task/candidates marks (core/cache.ts); a retry marks its end too.
-              messages: messages.length > 1 ? markLast(messages) : messages,
-              sampling: config.model.sampling.judge,
-            }),
-          ).catch((e) => {
+          (await withHeartbeat(() => {
+            const call = () =>
+              model().complete({
+                system: judgeTemplates.system,
+                // The first message keeps its task/candidates marks (core/cache.ts); a retry marks its end too.
+                messages: messages.length > 1 ? markLast(messages) : messages,
+                sampling: config.model.sampling.judge,
+              });
+            return gated && attempt === 1 && input.shared !== false
+              ? warm(`${judgeTemplates.system}\0${messages[0]!.content}`, call)
+              : call();
+          }).catch((e) => {
             throw toFailure(e);
           }));
         cost = addCost(cost, reply.costUsd);

@@ -11,13 +11,18 @@
 //   mini-swe-agent's set_cache_control("default_end") moves it; the previous step's breakpoint
 //   is two blocks back, well within the API's 20-block lookback, so each step reads all but
 //   its newest reply and observation.
-// - summaries: system, the trajectory prompt, then retries: the same two marks, so a retried
-//   summary of one trajectory reads the trajectory instead of paying for it again.
+// - summaries: system, the trajectory prompt, then retries. A trajectory is summarised once
+//   unless the answer is invalid, so the first call carries no mark (a write costs 1.25x input
+//   and nothing would read it); from the first retry on, the trajectory prompt and the last
+//   message are marked, and every later retry reads the trajectory instead of paying for it.
 // - judge votes: system, the task and instructions, then the candidates in the vote's order,
 //   then the question. A mark after the task part (shared by every vote of the tournament) and
 //   one at the end of the prompt (shared by the votes of a group that show the same order:
 //   V / G of them with the rotated orders of core/tournament.ts). The rotation itself stays:
 //   showing every vote the same order would trade the position-bias control for a cache hit.
+//   A prompt no other vote shows is sent unmarked. Since an entry is readable only once the
+//   response that wrote it has begun, the worker sends the first of identical prompts alone and
+//   the others once it has answered (activities/scaling.ts cacheWarmGate).
 import type { ChatMessage } from './model';
 
 /** The API's limit on cache_control blocks in one request. */

@@ -53,10 +53,10 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
 
   let population = [...spec.candidates];
   let lastByes = new Set<string>();
-  const vote = (key: string, order: string[]) =>
+  const vote = (key: string, order: string[], shared: boolean) =>
     judge.judgeVote
       .executeWithOptions({ summary: `judge ${key}: ${order.join(' vs ')}` }, [
-        { ...where, key, order, judgeInput: spec.judgeInput },
+        { ...where, key, order, judgeInput: spec.judgeInput, shared },
       ])
       .then(
         (v) => v.choice,
@@ -66,6 +66,9 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
   for (let round = 0; population.length > spec.target; round++) {
     const plan = planRound(population, spec.target, spec.groupSize, random, lastByes, v2 ? 'v2' : 'v1');
     const orders = plan.groups.map((members) => voteOrders(members, spec.votes));
+    // How many calls show each prompt: caching one pays only when another shows it too.
+    const same = (a: string[], b: string[]) => a.join('\0') === b.join('\0');
+    const shown = (g: number, order: string[]) => orders[g]!.filter((o) => same(o, order)).length;
     // A round's votes in one batch when the run asks for it; the votes below then read its answers.
     await answerInBatch(
       {
@@ -80,6 +83,7 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
             key: `r${round}-g${g}-v${v}`,
             order,
             judgeInput: spec.judgeInput,
+            shared: shown(g, order) > 1,
           })),
         ),
       },
@@ -91,7 +95,7 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
         Promise.all(
           orders[g]!.map(async (order, v) => ({
             order,
-            choice: await vote(`r${round}-g${g}-v${v}`, order),
+            choice: await vote(`r${round}-g${g}-v${v}`, order, shown(g, order) > 1),
           })),
         ),
       ),
@@ -121,6 +125,7 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
                   key: `r${round}-g${g}-tie`,
                   order,
                   judgeInput: spec.judgeInput,
+                  shared: shown(g, order) > 0,
                 },
               ]
             : [],
@@ -130,7 +135,9 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
       modelRetry,
     );
     const extra = await Promise.all(
-      tieOrders.map((order, g) => (order ? vote(`r${round}-g${g}-tie`, order) : Promise.resolve(null))),
+      tieOrders.map((order, g) =>
+        order ? vote(`r${round}-g${g}-tie`, order, shown(g, order) > 0) : Promise.resolve(null),
+      ),
     );
     // Random tie breaks in group order, after all votes, for the same reason.
     const groups = plan.groups.map((members, g): BracketGroup => {
