@@ -10,6 +10,7 @@
 // finds it there and submits nothing. (The window left is the instant between the API's answer
 // and that write.)
 import { existsSync } from 'node:fs';
+import { SHORT_TTL } from '../core/cache';
 import type { Config } from '../core/config';
 import type { ModelRequest } from '../core/model';
 import { readIfExists, writeJson } from '../runtime/artifacts';
@@ -64,7 +65,7 @@ export function createBatchActivities(config: Config) {
       return { system: c.system, messages: c.messages, sampling: config.model.sampling.summariser };
     }
     const c = prompts.voteConversation({ ...ref, order: job.order, judgeInput: job.judgeInput, shared: job.shared });
-    return { system: c.system, messages: c.messages, sampling: config.model.sampling.judge };
+    return { system: c.system, messages: c.messages, sampling: config.model.sampling.judge, cacheTtl: SHORT_TTL };
   };
   const fail = (e: unknown) => {
     throw toFailure(e);

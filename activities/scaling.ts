@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { judgePrompt, judgeRetryMessage, parseJudgeAnswer, type JudgeCandidate } from '../core/judge';
-import { markConversation, markJudgePrompt } from '../core/cache';
+import { markConversation, markJudgePrompt, SHORT_TTL } from '../core/cache';
 import { addCost, addUsage, emptyUsage, type ChatMessage, type ModelReply, type Usage } from '../core/model';
 import {
   parseSummary,
@@ -194,6 +194,7 @@ export function createScalingActivities(config: Config, model: () => ModelClient
               // retry on, so a valid first answer does not pay the cache-write premium for nothing.
               messages: attempt === 1 ? messages : markConversation(messages),
               sampling: config.model.sampling.summariser,
+              cacheTtl: SHORT_TTL,
             }),
           ).catch((e) => {
             throw toFailure(e);
@@ -284,6 +285,7 @@ export function createScalingActivities(config: Config, model: () => ModelClient
                 // The first message keeps its task/candidates marks (core/cache.ts); a retry marks its end too.
                 messages: messages.length > 1 ? markLast(messages) : messages,
                 sampling: config.model.sampling.judge,
+                cacheTtl: SHORT_TTL,
               });
             return gated && attempt === 1 && input.shared !== false
               ? warm(`${judgeTemplates.system}\0${messages[0]!.content}`, call)

@@ -7,7 +7,7 @@ import type { Config } from '../core/config';
 import { scalingProblems, SettingsError } from '../core/input';
 import { renderRunReport, type RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
-import { describeSettings, runSettings, type RunSettings, type SettingsOptions } from '../core/settings';
+import { batchProblems, describeSettings, runSettings, type RunSettings, type SettingsOptions } from '../core/settings';
 import { taskRef, type Task } from '../core/task';
 import type { TaskSelection } from '../datasets';
 import { loadRunDataset, readJson, writeJson } from '../runtime/artifacts';
@@ -116,7 +116,8 @@ async function assertSameDataset(
 
 export function runCommand(config: Config, datasets: string[], opts: RunOptions): Promise<number> {
   // Before anything starts: settings that contradict each other.
-  const problems = scalingProblems(runSettings(config, opts).scaling);
+  const asked = runSettings(config, opts);
+  const problems = [...scalingProblems(asked.scaling), ...batchProblems(config, asked)];
   if (problems.length) return Promise.reject(new SettingsError(problems.join('\n')));
   if (SCRIPTED_MODEL_NOTE) console.error(SCRIPTED_MODEL_NOTE);
   return withClient(config, async (server, client) => {

@@ -25,6 +25,13 @@
 //   the others once it has answered (activities/scaling.ts cacheWarmGate).
 import type { ChatMessage } from './model';
 
+/**
+ * Lifetime of the marks of summaries and votes: their prefixes are read within seconds (the
+ * retry, the other votes of the round), so the cheaper write (1.25x, not 2x) always pays.
+ * Agent steps use model.cache.ttl, as a step may wait minutes on its container.
+ */
+export const SHORT_TTL = '5m' as const;
+
 /** The API's limit on cache_control blocks in one request. */
 export const MAX_BREAKPOINTS = 4;
 

@@ -22,6 +22,8 @@ export interface ModelRequest {
   messages: ChatMessage[];
   /** The role's sampling; a provider whose API refuses these leaves them out (SAMPLING_ACCEPTED). */
   sampling?: Sampling;
+  /** Cache lifetime of this request's breakpoints; model.cache.ttl when absent (core/cache.ts). */
+  cacheTtl?: '5m' | '1h';
 }
 
 /**

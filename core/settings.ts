@@ -135,5 +135,13 @@ export function scalingOf(s: RunSettings): ScalingSettings {
 export function describeSettings(s: RunSettings): string {
   const m = s.scaling;
   if (!m) return `sample x${s.n}`;
-  return `${m.strategy} N=${m.n} T=${m.iterations}${m.iterations > 1 ? ` K=${m.k} context=${m.context}` : ''} G=${m.groupSize} V=${m.votes} judge=${m.judgeInput} seed=${m.seed}`;
+  return `${m.strategy} N=${m.n} T=${m.iterations}${m.iterations > 1 ? ` K=${m.k} context=${m.context}` : ''} G=${m.groupSize} V=${m.votes} judge=${m.judgeInput} seed=${m.seed}${m.batch ? ' batch' : ''}`;
+}
+
+/** Batches are Anthropic's (the Message Batches API); another provider is refused before a run starts. */
+export function batchProblems(config: Config, s: RunSettings): string[] {
+  if (!s.scaling?.batch || config.model.provider === 'anthropic') return [];
+  return [
+    `--batch (model.batch.enabled) needs model.provider anthropic: the Message Batches API is Anthropic's, and ${config.model.provider} has none`,
+  ];
 }

@@ -15,7 +15,9 @@ type Params = Anthropic.MessageCreateParamsNonStreaming;
 export function anthropicParams(config: ModelConfig, req: ModelRequest): Params {
   const cache = config.cache.enabled;
   const control =
-    config.cache.ttl === '1h' ? { type: 'ephemeral' as const, ttl: '1h' as const } : { type: 'ephemeral' as const };
+    (req.cacheTtl ?? config.cache.ttl) === '1h'
+      ? { type: 'ephemeral' as const, ttl: '1h' as const }
+      : { type: 'ephemeral' as const };
   const messages = cache
     ? textBlocks(req.messages).map(({ role, blocks }) =>
         blocks.length === 1 && !blocks[0]!.cache
