@@ -20,6 +20,7 @@ import { readJson } from '../runtime/artifacts';
 import { PROJECT_ROOT } from '../runtime/config';
 import { rolloutFolder, runFolder, taskFolder } from '../runtime/runFolder';
 import type { RolloutResult } from '../core/rollout';
+import type { Usage } from '../core/model';
 import { startMessagesApiDouble, type MessagesApiDouble } from '../scripted-model/messagesApi';
 import { scriptedAgent, type Behaviour } from '../scripted-model/scriptedAgent';
 import { EXAMPLES, testConfig } from './helpers';
@@ -70,7 +71,7 @@ async function run(name: string, batch: boolean) {
   const calls = double.calls.slice(before);
   const direct = (system: string) =>
     calls.filter((c) => c.path === '/v1/messages' && c.status === 200 && c.request?.system === system);
-  return { report, outcome, brackets, calls, direct, batches: double.batches.slice(batchesBefore) };
+  return { runDir, report, outcome, brackets, calls, direct, batches: double.batches.slice(batchesBefore) };
 }
 
 /** Batches a tournament makes: one per round, and one more for a round's tie votes. */
@@ -111,7 +112,18 @@ describe('message batches', () => {
     const expired = partly.batches.flatMap((b) => b.customIds.filter((id) => expiring.some((s) => id.endsWith(s))));
     expect(expired.length).toBe(1 + 2); // it0-r2's summary; r0-g1-v0 of both tournaments
     expect(partly.direct(SUMMARY_SYSTEM)).toHaveLength(1);
-    expect(partly.direct(SUMMARY_SYSTEM)[0]!.request!.messages[0]!.content).toContain('[plan giveUp]');
+    // The summary made directly is it0-r2's; every other one came from the batch.
+    const summaries = [0, 1, 2, 3].map((i) => ({
+      id: `it0-r${i}`,
+      batched: readJson<{ usage: Usage }>(rolloutFolder(partly.runDir, tasks[0]!.id, `it0-r${i}`).summary).usage
+        .batchedCalls,
+    }));
+    expect(summaries).toEqual([
+      { id: 'it0-r0', batched: 1 },
+      { id: 'it0-r1', batched: 1 },
+      { id: 'it0-r2', batched: undefined },
+      { id: 'it0-r3', batched: 1 },
+    ]);
     expect(partly.direct(JUDGE_SYSTEM)).toHaveLength(2);
     expect(results(partly.report)).toEqual(results(plain.report));
     expiring = [];
