@@ -93,6 +93,24 @@ describe('message batches', () => {
     // Nothing in the results changes but the price (which rollout drew the solving plan may differ:
     // the scripted agent hands plans out in the order conversations start).
     expect(results(batched.report)).toEqual(results(plain.report));
+    // The breakpoints the activities send (request snapshots): an agent step marks its task prompt
+    // and its last message; a first summary attempt none; a vote whose order no other vote of its
+    // group shows (G = 2, V = 2: A,B and B,A) none either.
+    const marked = (body: Record<string, unknown>) =>
+      (body.messages as { content: unknown }[]).map((m) =>
+        Array.isArray(m.content) ? (m.content as { cache_control?: unknown }[]).some((b) => b.cache_control) : false,
+      );
+    const agentCalls = plain.calls.filter(
+      (c) => c.status === 200 && c.request && c.request.system !== SUMMARY_SYSTEM && c.request.system !== JUDGE_SYSTEM,
+    );
+    expect(agentCalls.length).toBeGreaterThan(4);
+    for (const c of agentCalls) {
+      const m = marked(c.request!.body);
+      expect(m.map((x, i) => x === (i === 0 || i === m.length - 1))).not.toContain(false);
+    }
+    for (const c of [...plain.direct(SUMMARY_SYSTEM), ...plain.direct(JUDGE_SYSTEM)])
+      expect(JSON.stringify(c.request!.body)).not.toContain('cache_control');
+
     // Every summary and vote came from a batch (a round's ties from a second one): none was asked directly.
     expect(batched.direct(SUMMARY_SYSTEM)).toEqual([]);
     expect(batched.direct(JUDGE_SYSTEM)).toEqual([]);

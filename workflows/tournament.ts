@@ -66,7 +66,8 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
   for (let round = 0; population.length > spec.target; round++) {
     const plan = planRound(population, spec.target, spec.groupSize, random, lastByes, v2 ? 'v2' : 'v1');
     const orders = plan.groups.map((members) => voteOrders(members, spec.votes));
-    // How many calls show each prompt: caching one pays only when another shows it too.
+    // How many votes of a group show each prompt: caching one pays only when another shows it too
+    // (a tie's extra vote reads the entry its group's votes wrote, when they were marked).
     const same = (a: string[], b: string[]) => a.join('\0') === b.join('\0');
     const shown = (g: number, order: string[]) => orders[g]!.filter((o) => same(o, order)).length;
     // A round's votes in one batch when the run asks for it; the votes below then read its answers.
@@ -125,7 +126,7 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
                   key: `r${round}-g${g}-tie`,
                   order,
                   judgeInput: spec.judgeInput,
-                  shared: shown(g, order) > 0,
+                  shared: shown(g, order) > 1,
                 },
               ]
             : [],
@@ -136,7 +137,7 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
     );
     const extra = await Promise.all(
       tieOrders.map((order, g) =>
-        order ? vote(`r${round}-g${g}-tie`, order, shown(g, order) > 0) : Promise.resolve(null),
+        order ? vote(`r${round}-g${g}-tie`, order, shown(g, order) > 1) : Promise.resolve(null),
       ),
     );
     // Random tie breaks in group order, after all votes, for the same reason.
