@@ -7,6 +7,7 @@ import { markConversation, markJudgePrompt, MAX_BREAKPOINTS, textBlocks } from '
 import { ModelConfigSchema, type ModelConfig } from '../core/config';
 import { judgePrompt } from '../core/judge';
 import { costOf, type ChatMessage } from '../core/model';
+import { cacheWarmGate } from '../activities/scaling';
 import { createModelClient } from '../runtime/model';
 import { createBatchClient } from '../runtime/model/batches';
 import {
@@ -132,6 +133,27 @@ describe('breakpoints per kind of call (request snapshots)', () => {
     const kept = textBlocks(msgs).map((m) => m.blocks.some((b) => b.cache));
     expect(kept).toEqual([true, false, false, true, true, true]);
     expect(kept.filter(Boolean)).toHaveLength(MAX_BREAKPOINTS);
+  });
+});
+
+describe('identical judge prompts', () => {
+  it('the first is sent alone and the others once it has answered, so they read what it wrote', async () => {
+    const model = createModelClient(config('anthropic'));
+    const warm = cacheWarmGate();
+    double.setReply(() => ({ text: R, delayMs: 200 }));
+    try {
+      const prompt = markJudgePrompt(INSTANCE, -1);
+      const replies = await Promise.all(
+        [1, 2, 3].map(() => warm(INSTANCE, () => model.complete({ system: SYSTEM, messages: [prompt] }))),
+      );
+      expect(replies.map((r) => [r.usage.cacheWriteTokens, r.usage.cacheReadTokens])).toEqual([
+        [2100, 0],
+        [0, 2100],
+        [0, 2100],
+      ]);
+    } finally {
+      double.setReply(answer);
+    }
   });
 });
 
