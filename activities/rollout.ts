@@ -30,6 +30,7 @@ import {
 import { rolloutFolder, type RolloutFolder } from '../runtime/runFolder';
 import { execInSandbox } from '../runtime/sandbox';
 import { guarded, toFailure } from './failures';
+import { cacheWarmGate } from './scaling';
 import { withHeartbeat } from './heartbeat';
 import type { LabelsFor } from './sandbox';
 
@@ -90,6 +91,8 @@ export function createRolloutActivities(
   agent: AgentConfig = config.agent,
 ) {
   const paths = (r: RolloutRef) => rolloutFolder(r.runDir, r.taskId, r.rolloutId);
+  const gated = config.model.cache.enabled && config.model.provider === 'anthropic';
+  const warm = cacheWarmGate();
   const task = (r: RolloutRef): Task => loadRunTask(r.runDir, r.taskId);
 
   return {
@@ -125,12 +128,16 @@ export function createRolloutActivities(
       if (done) return summarize(done, false);
 
       const { prompt, messages } = conversationFor(p, input.step);
-      const reply = await withHeartbeat(() =>
+      const call = () =>
         model().complete({
           system: prompt.system,
           messages: markConversation(messages),
           sampling: config.model.sampling.agent,
-        }),
+        });
+      // Rollouts of a task given the same summaries start with the same prompt: the first step of
+      // one is sent alone, the others once it has answered, and read the prompt it wrote.
+      const reply = await withHeartbeat(() =>
+        gated && input.step === 1 ? warm(`${prompt.system}\0${prompt.instance}`, call) : call(),
       ).catch((e) => {
         throw toFailure(e);
       });

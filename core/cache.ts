@@ -10,7 +10,9 @@
 //   given the same summaries) and on the last message, moving forward each step as
 //   mini-swe-agent's set_cache_control("default_end") moves it; the previous step's breakpoint
 //   is two blocks back, well within the API's 20-block lookback, so each step reads all but
-//   its newest reply and observation.
+//   its newest reply and observation. The first step of rollouts sharing a task prompt is sent
+//   by one of them first and by the others once it has answered (activities/rollout.ts), so
+//   they read the prompt it wrote.
 // - summaries: system, the trajectory prompt, then retries. A trajectory is summarised once
 //   unless the answer is invalid, so the first call carries no mark (a write costs 1.25x input
 //   and nothing would read it); from the first retry on, the trajectory prompt and the last

@@ -100,13 +100,16 @@ async function agents(
 ): Promise<Rollout[]> {
   const model = createModelClient(configFor(policy !== 'off', policy === 'mini' ? '5m' : ttl));
   const rs: Rollout[] = ids.map((id) => ({ id, messages: [{ role: 'user', content: instance(context) }], cost: 0 }));
+  const warm = cacheWarmGate();
   for (let step = 1; step <= STEPS; step++) {
     clock += gapSec(step) * 1000;
     await Promise.all(
       rs.map(async (r) => {
         const messages =
           policy === 'ours' ? markConversation(r.messages) : policy === 'mini' ? markLastOnly(r.messages) : r.messages;
-        const reply = await model.complete({ system: templates.system, messages });
+        // As the rollout activity: with our marks, the first step of rollouts sharing a prompt goes first.
+        const call = () => model.complete({ system: templates.system, messages });
+        const reply = await (policy === 'ours' && step === 1 ? warm(r.messages[0]!.content, call) : call());
         r.cost = addCost(r.cost, reply.costUsd);
         const obs = render(templates.observation, { returncode: 0, output: filler(OBS, `${r.id}-obs${step}`) });
         r.messages.push({ role: 'assistant', content: reply.text }, { role: 'user', content: obs });
