@@ -11,6 +11,7 @@ import { createModelClient } from '../runtime/model';
 import { createRegradeActivities } from './regrade';
 import { createBudgetActivities } from './budget';
 import { limitInFlight, Slots } from './modelLimit';
+import { createBatchActivities } from './batch';
 import { createReportActivities } from './report';
 import { createRolloutActivities } from './rollout';
 import { containerLabels, createSandboxActivities } from './sandbox';
@@ -36,6 +37,7 @@ export function createActivities(config: Config, server: string) {
     ...createSandboxActivities(config, labelsFor),
     ...createRolloutActivities(config, labelsFor, model),
     ...createScalingActivities(config, model),
+    ...createBatchActivities(config),
     ...createValidateActivities(config, labelsFor),
     ...createSelectActivities(),
     ...createReportActivities(),
@@ -69,7 +71,10 @@ export type SandboxActivities = Pick<
 /** An agent's command, or the terminal agent's keystrokes, run in its container. */
 export type ExecActivities = Pick<Activities, 'execStep' | 'keystrokeStep' | 'startTerminal'>;
 /** Calls to the model API: retried as rate limits and overloads ask. */
-export type ModelActivities = Pick<Activities, 'modelTurn' | 'summarize' | 'judgeVote'>;
+export type ModelActivities = Pick<
+  Activities,
+  'modelTurn' | 'summarize' | 'judgeVote' | 'submitBatch' | 'pollBatch' | 'cancelBatch' | 'collectBatch'
+>;
 /** Reads and writes of the run folder: records, outcomes, reports. */
 export type RecordActivities = Pick<
   Activities,

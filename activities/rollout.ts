@@ -10,6 +10,7 @@ import {
   parseSubmission,
   type AgentConfig,
 } from '../core/agent';
+import { markConversation } from '../core/cache';
 import type { Config } from '../core/config';
 import type { ModelClient, Usage } from '../core/model';
 import type { RolloutResult } from '../core/rollout';
@@ -43,6 +44,7 @@ import {
 } from '../core/terminal';
 import { capturePane, sendKeys, sessionAlive, startSession, tmuxIn, type Terminal } from '../runtime/tmux';
 import { guarded, toFailure } from './failures';
+import { cacheWarmGate } from './scaling';
 import { withHeartbeat } from './heartbeat';
 import type { LabelsFor } from './sandbox';
 
@@ -220,6 +222,8 @@ export function createRolloutActivities(
   agent: AgentConfig = config.agent,
 ) {
   const paths = (r: RolloutRef) => rolloutFolder(r.runDir, r.taskId, r.rolloutId);
+  const gated = config.model.cache.enabled && config.model.provider === 'anthropic';
+  const warm = cacheWarmGate();
   const task = (r: RolloutRef): Task => loadRunTask(r.runDir, r.taskId);
   const terminalOf = (t: Task, containerId: string) => tmuxIn(config, containerId, t.agent.user);
 
@@ -275,8 +279,16 @@ export function createRolloutActivities(
       if (done) return summarize(done, false);
 
       const { prompt, messages } = conversationFor(p, input.step);
+      const call = () =>
+        model().complete({
+          system: prompt.system,
+          messages: markConversation(messages),
+          sampling: config.model.sampling.agent,
+        });
+      // Rollouts of a task given the same summaries start with the same prompt: the first step of
+      // one is sent alone, the others once it has answered, and read the prompt it wrote.
       const reply = await withHeartbeat(() =>
-        model().complete({ system: prompt.system, messages, sampling: config.model.sampling.agent }),
+        gated && input.step === 1 ? warm(`${prompt.system}\0${prompt.instance}`, call) : call(),
       ).catch((e) => {
         throw toFailure(e);
       });

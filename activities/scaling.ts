@@ -5,7 +5,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { judgePrompt, judgeRetryMessage, parseJudgeAnswer, type JudgeCandidate } from '../core/judge';
-import { addCost, addUsage, emptyUsage, type ChatMessage, type Usage } from '../core/model';
+import { markConversation, markJudgePrompt, SHORT_TTL } from '../core/cache';
+import { addCost, addUsage, emptyUsage, type ChatMessage, type ModelReply, type Usage } from '../core/model';
 import {
   parseSummary,
   renderSummary,
@@ -22,7 +23,7 @@ import { sumTokens, type StageTokens } from '../core/scalingReport';
 import { bracketStats, type Bracket } from '../core/tournament';
 import { loadRunTask, readIfExists, writeJson } from '../runtime/artifacts';
 import { storedSteps } from '../runtime/rollouts';
-import { rolloutFolder, taskFolder, tournamentFolder } from '../runtime/runFolder';
+import { batchFolder, rolloutFolder, taskFolder, tournamentFolder } from '../runtime/runFolder';
 import { toFailure } from './failures';
 import { withHeartbeat } from './heartbeat';
 
@@ -83,20 +84,15 @@ export function stageTokens(runDir: string, outcomes: TaskScalingResult[], selec
   return { agent: sumTokens(rollouts.map((r) => r.usage)), summary: sumTokens(summaries), judge: sumTokens(votes) };
 }
 
-export function createScalingActivities(config: Config, model: () => ModelClient) {
+const markLast = (messages: ChatMessage[]): ChatMessage[] =>
+  messages.map((m, i) => (i === messages.length - 1 ? { ...m, cacheAt: [m.content.length] } : m));
+
+/** The prompts of summaries and votes, as the direct calls and the batch entries both send them. */
+export function scalingPrompts(config: Config) {
   const budget = config.scaling.trajectoryChars;
   const { summary: summaryTemplates, judge: judgeTemplates } = config.scaling.templates;
-
   return {
-    async summarize(input: {
-      runDir: string;
-      taskId: string;
-      rolloutId: string;
-    }): Promise<{ fallback: boolean; costUsd: number | null; made: boolean }> {
-      const file = rolloutFolder(input.runDir, input.taskId, input.rolloutId).summary;
-      const done = readIfExists<StoredSummary>(file);
-      // Made earlier (by this run, or by the run a selection replays): nothing new to pay for.
-      if (done) return { fallback: done.fallback, costUsd: done.costUsd, made: false };
+    summaryConversation(input: { runDir: string; taskId: string; rolloutId: string }) {
       const task = loadRunTask(input.runDir, input.taskId);
       // The exit status is the agent's own (it submitted, or hit a limit), not a test result.
       const exitStatus =
@@ -110,15 +106,99 @@ export function createScalingActivities(config: Config, model: () => ModelClient
           content: summaryPrompt(task.instruction, renderTrajectory(steps, budget), exitStatus, summaryTemplates),
         },
       ];
+      return { messages, steps, exitStatus, system: summaryTemplates.system };
+    },
+    voteConversation(input: {
+      runDir: string;
+      taskId: string;
+      order: string[];
+      judgeInput: 'summaries' | 'trajectories';
+      shared?: boolean;
+    }) {
+      const task = loadRunTask(input.runDir, input.taskId);
+      const candidates: JudgeCandidate[] = input.order.map((id) => ({
+        id,
+        text:
+          input.judgeInput === 'summaries'
+            ? (readIfExists<StoredSummary>(rolloutFolder(input.runDir, input.taskId, id).summary)?.text ??
+              '(no summary)')
+            : renderTrajectory(
+                trajectorySteps(input.runDir, input.taskId, id),
+                Math.floor(budget / input.order.length),
+              ),
+      }));
+      const prompt = judgePrompt(task.instruction, candidates, input.judgeInput, judgeTemplates);
+      // A prompt no other vote shows would pay the write premium for nothing: no marks then.
+      const messages: ChatMessage[] = [
+        input.shared === false
+          ? { role: 'user', content: prompt }
+          : markJudgePrompt(prompt, prompt.indexOf('<attempt id="A">')),
+      ];
+      return { messages, candidates, system: judgeTemplates.system };
+    },
+  };
+}
+
+/**
+ * Calls with the same prompt, one at a time until the first has its answer. The API makes a
+ * cache entry readable only once the response that wrote it has begun, so the V votes of a
+ * group, sent at once, would all pay to write the same prompt; gated, the first writes it and
+ * the rest read it (at a tenth of the price), for one extra call's wait per round.
+ */
+export function cacheWarmGate() {
+  const first = new Map<string, Promise<unknown>>();
+  return async <T>(key: string, call: () => Promise<T>): Promise<T> => {
+    const ahead = first.get(key);
+    if (ahead) {
+      await ahead.catch(() => undefined);
+      return call();
+    }
+    const p = call();
+    first.set(key, p);
+    try {
+      return await p;
+    } finally {
+      if (first.get(key) === p) first.delete(key);
+    }
+  };
+}
+
+export function createScalingActivities(config: Config, model: () => ModelClient) {
+  const { summary: summaryTemplates, judge: judgeTemplates } = config.scaling.templates;
+  const { summaryConversation, voteConversation } = scalingPrompts(config);
+  const gated = config.model.cache.enabled && config.model.provider === 'anthropic';
+  const warm = cacheWarmGate();
+
+  return {
+    async summarize(input: {
+      runDir: string;
+      taskId: string;
+      rolloutId: string;
+    }): Promise<{ fallback: boolean; costUsd: number | null; made: boolean }> {
+      const file = rolloutFolder(input.runDir, input.taskId, input.rolloutId).summary;
+      const done = readIfExists<StoredSummary>(file);
+      // Made earlier (by this run, or by the run a selection replays): nothing new to pay for.
+      if (done) return { fallback: done.fallback, costUsd: done.costUsd, made: false };
+      const { messages, steps, exitStatus } = summaryConversation(input);
       let cost: number | null = 0;
       let usage = emptyUsage();
       let stored: StoredSummary | undefined;
       for (let attempt = 1; attempt <= config.scaling.summaryAttempts && !stored; attempt++) {
-        const reply = await withHeartbeat(() =>
-          model().complete({ system: summaryTemplates.system, messages, sampling: config.model.sampling.summariser }),
-        ).catch((e) => {
-          throw toFailure(e);
-        });
+        // A first answer from a Message Batch (activities/batch.ts) stands for the first call.
+        const reply =
+          (attempt === 1 ? readIfExists<ModelReply>(batchFolder(input.runDir, input.taskId).reply(file)) : undefined) ??
+          (await withHeartbeat(() =>
+            model().complete({
+              system: summaryTemplates.system,
+              // A trajectory is summarised once unless the answer is invalid: marked from the first
+              // retry on, so a valid first answer does not pay the cache-write premium for nothing.
+              messages: attempt === 1 ? messages : markConversation(messages),
+              sampling: config.model.sampling.summariser,
+              cacheTtl: SHORT_TTL,
+            }),
+          ).catch((e) => {
+            throw toFailure(e);
+          }));
         cost = addCost(cost, reply.costUsd);
         usage = addUsage(usage, reply.usage);
         const parsed = parseSummary(reply.text);
@@ -184,35 +264,35 @@ export function createScalingActivities(config: Config, model: () => ModelClient
         key: string;
         order: string[];
         judgeInput: 'summaries' | 'trajectories';
+        /** Whether another vote shows the same prompt (absent: assume so), and so whether caching it pays. */
+        shared?: boolean;
       },
     ): Promise<StoredVote> {
       const file = tournamentFolder(input.runDir, input).vote(input.key);
       const done = readIfExists<StoredVote>(file);
       if (done) return done;
-      const task = loadRunTask(input.runDir, input.taskId);
-      const candidates: JudgeCandidate[] = input.order.map((id) => ({
-        id,
-        text:
-          input.judgeInput === 'summaries'
-            ? (readIfExists<StoredSummary>(rolloutFolder(input.runDir, input.taskId, id).summary)?.text ??
-              '(no summary)')
-            : renderTrajectory(
-                trajectorySteps(input.runDir, input.taskId, id),
-                Math.floor(budget / input.order.length),
-              ),
-      }));
-      const messages: ChatMessage[] = [
-        { role: 'user', content: judgePrompt(task.instruction, candidates, input.judgeInput, judgeTemplates) },
-      ];
+      const { messages, candidates } = voteConversation(input);
       let cost: number | null = 0;
       let usage = emptyUsage();
       let choice: string | null = null;
       for (let attempt = 1; attempt <= 2 && choice === null; attempt++) {
-        const reply = await withHeartbeat(() =>
-          model().complete({ system: judgeTemplates.system, messages, sampling: config.model.sampling.judge }),
-        ).catch((e) => {
-          throw toFailure(e);
-        });
+        const reply =
+          (attempt === 1 ? readIfExists<ModelReply>(batchFolder(input.runDir, input.taskId).reply(file)) : undefined) ??
+          (await withHeartbeat(() => {
+            const call = () =>
+              model().complete({
+                system: judgeTemplates.system,
+                // The first message keeps its task/candidates marks (core/cache.ts); a retry marks its end too.
+                messages: messages.length > 1 ? markLast(messages) : messages,
+                sampling: config.model.sampling.judge,
+                cacheTtl: SHORT_TTL,
+              });
+            return gated && attempt === 1 && input.shared !== false
+              ? warm(`${judgeTemplates.system}\0${messages[0]!.content}`, call)
+              : call();
+          }).catch((e) => {
+            throw toFailure(e);
+          }));
         cost = addCost(cost, reply.costUsd);
         usage = addUsage(usage, reply.usage);
         choice = parseJudgeAnswer(reply.text, candidates);

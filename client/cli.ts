@@ -112,7 +112,12 @@ function withMethodOptions(cmd: Command): Command {
       '--max-task-cost <usd>',
       "each task's cost cap in dollars, checked before each iteration (default: run.maxTaskCostUsd)",
       positiveNumber,
-    );
+    )
+    .option(
+      '--batch',
+      'rtv/pdr: summaries and judge votes through the Message Batches API, at half price (default: model.batch.enabled)',
+    )
+    .option('--no-batch', 'rtv/pdr: summaries and judge votes as direct calls');
 }
 
 const program = new Command()

@@ -9,6 +9,7 @@ import { scalingProblems, SettingsError } from '../core/input';
 import { renderRunReport, type RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
 import {
+  batchProblems,
   describeAgents,
   describeSettings,
   runSettings,
@@ -130,7 +131,7 @@ async function assertSameDataset(
 export function runCommand(config: Config, datasets: string[], opts: RunOptions): Promise<number> {
   // Before anything starts: settings that contradict each other.
   const asked = runSettings(config, opts);
-  const problems = scalingProblems(asked.scaling);
+  const problems = [...scalingProblems(asked.scaling), ...batchProblems(config, asked)];
   const unpriced = budgetProblem(asked.budget, config.model.name, config.model.prices);
   if (unpriced) problems.push(unpriced);
   if (problems.length) return Promise.reject(new SettingsError(problems.join('\n')));

@@ -472,6 +472,43 @@ export function renderScalingReport(r: ScalingReport): string {
     lines.push(
       `tokens by stage: agent ${tokens(r.tokens.agent)}; summaries ${tokens(r.tokens.summary)}; judge ${tokens(r.tokens.judge)}`,
     );
+    // Input by how it was billed: full price, written to the prompt cache (5-minute or 1-hour
+    // lifetime), read from it; and the calls that went through the Message Batches API (half price).
+    const stages = [
+      ['agent', r.tokens.agent, r.cost.agent],
+      ['summaries', r.tokens.summary, r.cost.summary],
+      ['judge', r.tokens.judge, r.cost.judge],
+    ] as const;
+    table(
+      lines,
+      'Tokens and cost by stage (cache writes at 1.25x input for 5 minutes or 2x for 1 hour, reads at 0.1x; batched calls at half price):',
+      [
+        'stage',
+        'input',
+        'cache write 5m',
+        'cache write 1h',
+        'cache read',
+        'output',
+        'cached share of input',
+        'batched calls',
+        'cost',
+      ],
+      stages.map(([name, u, cost]) => {
+        const w1h = u.cacheWrite1hTokens ?? 0;
+        const all = u.inputTokens + u.cacheWriteTokens + u.cacheReadTokens;
+        return [
+          name,
+          u.inputTokens,
+          u.cacheWriteTokens - w1h,
+          w1h,
+          u.cacheReadTokens,
+          u.outputTokens,
+          all ? pct(u.cacheReadTokens / all) : '-',
+          u.batchedCalls ?? 0,
+          money(cost),
+        ];
+      }),
+    );
   }
   return lines.join('\n');
 }

@@ -28,6 +28,16 @@ export interface ScalingSettings {
   context: ContextMode;
   judgeInput: JudgeInput;
   seed: number;
+  /**
+   * Summaries and judge votes through the Message Batches API (model.batch, `--batch`); absent:
+   * direct calls. Frozen with the run so that a continued run waits as it began.
+   */
+  batch?: BatchSettings;
+}
+
+export interface BatchSettings {
+  maxWaitSec: number;
+  pollSec: number;
 }
 
 export interface RunSettings {
@@ -70,6 +80,8 @@ export interface SettingsOptions {
   /** Cost caps in dollars: the run's and each task's. */
   maxCost?: number;
   maxTaskCost?: number;
+  /** Overrides model.batch.enabled. */
+  batch?: boolean;
 }
 
 /** The method's parameters: config.scaling (the paper's defaults), then the command's flags. */
@@ -87,6 +99,9 @@ function scalingSettings(config: Config, opts: SettingsOptions): ScalingSettings
     context: opts.context ?? c.context,
     judgeInput: opts.judgeInput ?? c.judgeInput,
     seed: opts.seed ?? c.seed,
+    ...((opts.batch ?? config.model.batch.enabled)
+      ? { batch: { maxWaitSec: config.model.batch.maxWaitSec, pollSec: config.model.batch.pollSec } }
+      : {}),
   };
 }
 
@@ -162,7 +177,15 @@ export function describeSettings(s: RunSettings): string {
 function describeMethod(s: RunSettings): string {
   const m = s.scaling;
   if (!m) return `sample x${s.n}`;
-  return `${m.strategy} N=${m.n} T=${m.iterations}${m.iterations > 1 ? ` K=${m.k} context=${m.context}` : ''} G=${m.groupSize} V=${m.votes} judge=${m.judgeInput} seed=${m.seed}`;
+  return `${m.strategy} N=${m.n} T=${m.iterations}${m.iterations > 1 ? ` K=${m.k} context=${m.context}` : ''} G=${m.groupSize} V=${m.votes} judge=${m.judgeInput} seed=${m.seed}${m.batch ? ' batch' : ''}`;
+}
+
+/** Batches are Anthropic's (the Message Batches API); another provider is refused before a run starts. */
+export function batchProblems(config: Config, s: RunSettings): string[] {
+  if (!s.scaling?.batch || config.model.provider === 'anthropic') return [];
+  return [
+    `--batch (model.batch.enabled) needs model.provider anthropic: the Message Batches API is Anthropic's, and ${config.model.provider} has none`,
+  ];
 }
 
 /** Which agent the run's tasks get, for the first output line: `agent terminal`, or per format. */

@@ -10,6 +10,8 @@
 //                                   patch.diff  summary.json  result.json  <task>.traj.json
 //                                   evaluation/...      the hidden tests' logs
 //   tasks/<task>/tournaments/<id>/bracket.json  votes/<key>.json
+//   tasks/<task>/batches/<key>.json  replies/<hash>.json  Message Batches: submitted, and answers
+//                                                       waiting for their summary or vote
 //   selections/<select-id>/results.json  results.md  tasks/<task>.json
 //                          tasks/<task>/tournaments/<id>/bracket.json  votes/<key>.json
 //   regrades/<regrade-id>/dataset.json  results.json  results.md
@@ -18,7 +20,7 @@
 //   images' build logs, each rollout's evaluation)
 import path from 'node:path';
 import type { Config } from '../core/config';
-import { slug } from '../core/task';
+import { shortHash, slug } from '../core/task';
 import { dataPaths } from './config';
 
 /** Task folders are named by a slug of the id: ids may hold characters a file name cannot. */
@@ -54,6 +56,17 @@ export function regradeFolder(runDir: string, regradeId: string) {
     /** The new verdict of a rollout, with the old one and the grader's version. */
     verdict: (taskId: string, rolloutId: string) =>
       path.join(rolloutFolder(dir, taskId, rolloutId).dir, 'verdict.json'),
+  };
+}
+
+/** A task's Message Batches (activities/batch.ts): one record per batch, and its answers by target file. */
+export function batchFolder(runDir: string, taskId: string) {
+  const dir = path.join(taskFolder(runDir, taskId).dir, 'batches');
+  return {
+    dir,
+    record: (key: string) => path.join(dir, `${key}.json`),
+    /** The batch's answer for the summary or vote stored at `target`, before that activity reads it. */
+    reply: (target: string) => path.join(dir, 'replies', `${shortHash(path.relative(runDir, target))}.json`),
   };
 }
 

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createPromptCache, type CacheUsage, type PromptCache } from './promptCache';
 
 export type DoubleProvider = 'anthropic' | 'openai';
 
@@ -50,9 +51,24 @@ export interface CallRecord {
   request?: DoubleRequest;
 }
 
+/** A Message Batch as the double holds it (Anthropic's Message Batches API). */
+export interface DoubleBatch {
+  id: string;
+  createdAt: number;
+  customIds: string[];
+  status: 'in_progress' | 'canceling' | 'ended';
+  results: Map<string, unknown>;
+}
+
 export interface MessagesApiDouble {
   /** Root, e.g. http://127.0.0.1:41234 */
   url: string;
+  /** Batches created, in order (tests count submissions). */
+  batches: DoubleBatch[];
+  /** Holds new and pending batches in_progress until released (tests kill workers meanwhile). */
+  holdBatches(hold: boolean): void;
+  /** The prompt cache (tests read its size). */
+  cache: PromptCache;
   /** What to pass as the SDKs' baseURL: Anthropic's SDK appends /v1/messages, OpenAI's appends /chat/completions. */
   baseUrl: Record<DoubleProvider, string>;
   calls: CallRecord[];
@@ -70,6 +86,10 @@ export interface MessagesApiDoubleOptions {
   apiKeys?: string[];
   /** The models it serves (the models endpoints, and a 404 for others). Absent: any model. */
   models?: string[];
+  /** The prompt cache's clock (benchmarks simulate waits between steps without waiting). */
+  now?: () => number;
+  /** Entries of a batch that expire instead of being answered (by custom_id). */
+  batchExpire?: (customId: string) => boolean;
 }
 
 /** Deterministic stand-in for a tokenizer: about four characters per token. */
@@ -80,6 +100,10 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
   const calls: CallRecord[] = [];
   // Aborted on close, so replies waiting out their latency do not keep the server open.
   const closing = new AbortController();
+  const cache = createPromptCache(options.now);
+  const batches: DoubleBatch[] = [];
+  let hold = false;
+  const held = new Map<string, () => void>();
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
@@ -102,6 +126,7 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
       respond(status, api.error(status, message, type), extraHeaders);
 
     if (req.method === 'GET' && path.startsWith('/v1/models')) return models(req, path, respond, fail);
+    if (path.startsWith('/v1/messages/batches')) return batchEndpoint(req, res, path, respond, fail);
     if (req.method !== 'POST' || (path !== '/v1/messages' && path !== '/v1/chat/completions')) {
       return fail(404, `${req.method} ${path} is not served by the messages API test double`);
     }
@@ -118,6 +143,9 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
     const problem = api.validate(req, body, apiKey) ?? refused(api, apiKey, body.model);
     if (problem) return fail(problem.status, problem.message, problem.type);
 
+    const cacheProblem = provider === 'anthropic' ? cache.check(body) : undefined;
+    if (cacheProblem) return fail(400, cacheProblem);
+
     const request = api.normalise(body, apiKey, callIndex);
     record.model = request.model;
     record.conversationKey = request.conversationKey;
@@ -129,6 +157,9 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
     } catch (e) {
       return fail(500, `test double reply script threw: ${e instanceof Error ? e.message : String(e)}`);
     }
+    // The cache is looked up as the request is processed, and what it writes is readable once
+    // its response begins: requests in flight together do not read each other's writes.
+    const cached = 'error' in scripted ? undefined : lookUp(request);
     await sleep((options.latencyMs ?? 0) + (scripted.delayMs ?? 0), closing.signal);
     if (res.destroyed || closing.signal.aborted) return; // the client gave up (timeout, abort); status stays 0
 
@@ -138,7 +169,160 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
         retryAfterSec !== undefined ? { 'retry-after': String(retryAfterSec) } : {};
       return fail(status, message ?? defaultErrorMessage(status), type, headers);
     }
-    respond(200, api.success(request, scripted));
+    cached?.commit();
+    respond(200, api.success(request, scripted, cached?.usage));
+  }
+
+  function lookUp(request: DoubleRequest): { usage: CacheUsage | number; commit(): void } {
+    const total = inputTokens(request);
+    if (request.provider === 'anthropic') return cache.anthropic(request.body, total);
+    const c = cache.openai(request.model, [{ role: 'system', content: request.system }, ...request.messages], total);
+    return { usage: c.cached, commit: c.commit };
+  }
+
+  // ---- Message Batches ------------------------------------------------------------------------
+
+  const batchView = (b: DoubleBatch) => {
+    const counts = { processing: 0, succeeded: 0, errored: 0, canceled: 0, expired: 0 };
+    for (const id of b.customIds) {
+      const r = b.results.get(id) as { result: { type: keyof typeof counts } } | undefined;
+      counts[r ? r.result.type : 'processing']++;
+    }
+    return {
+      id: b.id,
+      type: 'message_batch',
+      processing_status: b.status,
+      request_counts: counts,
+      created_at: new Date(b.createdAt).toISOString(),
+      expires_at: new Date(b.createdAt + 24 * 3600_000).toISOString(),
+      ended_at: b.status === 'ended' ? new Date().toISOString() : null,
+      cancel_initiated_at: null,
+      archived_at: null,
+      results_url: b.status === 'ended' ? `${url}/v1/messages/batches/${b.id}/results` : null,
+    };
+  };
+
+  /** Answers a batch's entries one after another, as the double answers direct calls. */
+  async function processBatch(
+    b: DoubleBatch,
+    entries: { custom_id: string; params: Record<string, unknown> }[],
+    headers: http.IncomingHttpHeaders,
+    apiKey: string | undefined,
+  ) {
+    if (hold) await new Promise<void>((resolve) => held.set(b.id, resolve));
+    for (const e of entries) {
+      if (b.status !== 'in_progress') {
+        b.results.set(e.custom_id, { custom_id: e.custom_id, result: { type: 'canceled' } });
+        continue;
+      }
+      if (options.batchExpire?.(e.custom_id)) {
+        b.results.set(e.custom_id, { custom_id: e.custom_id, result: { type: 'expired' } });
+        continue;
+      }
+      const errored = (status: number, message: string, type?: string) =>
+        b.results.set(e.custom_id, {
+          custom_id: e.custom_id,
+          result: { type: 'errored', error: { type: 'error', error: anthropicApi.error(status, message, type) } },
+        });
+      const problem =
+        anthropicApi.validate({ headers } as http.IncomingMessage, e.params, apiKey) ??
+        (cache.check(e.params) ? { status: 400, message: cache.check(e.params)! } : undefined);
+      if (problem) {
+        errored(problem.status, problem.message, problem.type);
+        continue;
+      }
+      const record: CallRecord = {
+        at: Date.now(),
+        provider: 'anthropic',
+        path: `batch:${b.id}:${e.custom_id}`,
+        status: 0,
+      };
+      const request = anthropicApi.normalise(e.params, apiKey, calls.push(record) - 1);
+      Object.assign(record, { model: request.model, conversationKey: request.conversationKey, request });
+      let scripted: DoubleResponse;
+      try {
+        scripted = await reply(request);
+      } catch (err) {
+        scripted = { error: { status: 500, message: `test double reply script threw: ${String(err)}` } };
+      }
+      if ('error' in scripted) {
+        record.status = scripted.error.status;
+        errored(
+          scripted.error.status,
+          scripted.error.message ?? defaultErrorMessage(scripted.error.status),
+          scripted.error.type,
+        );
+        continue;
+      }
+      const cached = lookUp(request);
+      cached.commit();
+      record.status = 200;
+      b.results.set(e.custom_id, {
+        custom_id: e.custom_id,
+        result: { type: 'succeeded', message: anthropicApi.success(request, scripted, cached.usage) },
+      });
+    }
+    b.status = 'ended';
+  }
+
+  async function batchEndpoint(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+    respond: (status: number, body: unknown, headers?: Record<string, string>) => void,
+    fail: (status: number, message: string, type?: string) => void,
+  ): Promise<void> {
+    const apiKey = keyOf(req);
+    if (!apiKey) return fail(401, 'x-api-key header is required');
+    const [, , , , id, action] = path.split('/'); // ['', 'v1', 'messages', 'batches', id?, action?]
+    if (req.method === 'POST' && !id) {
+      let body: { requests?: { custom_id?: unknown; params?: unknown }[] };
+      try {
+        body = JSON.parse(await readBody(req)) as typeof body;
+      } catch {
+        return fail(400, 'The request body is not valid JSON.');
+      }
+      const entries = body.requests;
+      if (!Array.isArray(entries) || entries.length === 0)
+        return fail(400, 'requests: at least one request is required');
+      const ids = new Set<string>();
+      for (const e of entries) {
+        if (typeof e.custom_id !== 'string' || !/^[a-zA-Z0-9_-]{1,64}$/.test(e.custom_id))
+          return fail(400, `custom_id: String should match pattern '^[a-zA-Z0-9_-]{1,64}$'`);
+        if (ids.has(e.custom_id)) return fail(400, `custom_id ${e.custom_id} is not unique within the batch`);
+        if (typeof e.params !== 'object' || e.params === null) return fail(400, 'params: Field required');
+        ids.add(e.custom_id);
+      }
+      const b: DoubleBatch = {
+        id: `msgbatch_${randomBytes(12).toString('hex')}`,
+        createdAt: Date.now(),
+        customIds: [...ids],
+        status: 'in_progress',
+        results: new Map(),
+      };
+      batches.push(b);
+      void processBatch(b, entries as { custom_id: string; params: Record<string, unknown> }[], req.headers, apiKey);
+      return respond(200, batchView(b));
+    }
+    const b = batches.find((x) => x.id === id);
+    if (!b) return fail(404, `message batch ${id ?? ''} not found`);
+    if (req.method === 'GET' && !action) return respond(200, batchView(b));
+    if (req.method === 'POST' && action === 'cancel') {
+      if (b.status === 'in_progress') b.status = 'canceling';
+      held.get(b.id)?.();
+      return respond(200, batchView(b));
+    }
+    if (req.method === 'GET' && action === 'results') {
+      if (b.status !== 'ended') return fail(400, `message batch ${b.id} is still processing`);
+      const lines = b.customIds.map((cid) => JSON.stringify(b.results.get(cid))).join('\n');
+      res.writeHead(200, {
+        'content-type': 'application/binary',
+        'request-id': `req_${randomBytes(12).toString('hex')}`,
+      });
+      res.end(lines);
+      return;
+    }
+    return fail(404, `${req.method} ${path} is not served by the messages API test double`);
   }
 
   /** A wrong key or an unknown model, answered as each API answers them. */
@@ -200,6 +384,15 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
     url,
     baseUrl: { anthropic: url, openai: `${url}/v1` },
     calls,
+    batches,
+    cache,
+    holdBatches(h) {
+      hold = h;
+      if (!h) {
+        for (const release of held.values()) release();
+        held.clear();
+      }
+    },
     setReply(fn) {
       reply = fn;
     },
@@ -252,7 +445,12 @@ interface Api {
     apiKey: string | undefined,
   ): { status: number; message: string; type?: string } | undefined;
   normalise(body: Record<string, unknown>, apiKey: string | undefined, callIndex: number): DoubleRequest;
-  success(req: DoubleRequest, reply: Exclude<DoubleResponse, { error: unknown }>): unknown;
+  /** `cached`: the prompt cache's usage (Anthropic) or cached tokens (OpenAI); none counts nothing cached. */
+  success(
+    req: DoubleRequest,
+    reply: Exclude<DoubleResponse, { error: unknown }>,
+    cached?: CacheUsage | number,
+  ): unknown;
   error(status: number, message: string, type?: string): unknown;
 }
 
@@ -300,9 +498,18 @@ const anthropicApi: Api = {
     }));
     return request('anthropic', body, system, messages, body.max_tokens as number, apiKey, callIndex);
   },
-  success(req, reply) {
+  success(req, reply, cached) {
     const { text, stopReason } = cut(reply, req.maxTokens);
     const content: unknown[] = text ? [{ type: 'text', text }] : [];
+    const cache: CacheUsage =
+      typeof cached === 'object'
+        ? cached
+        : {
+            input_tokens: inputTokens(req),
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: 0,
+            cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 },
+          };
     if ('toolUse' in reply)
       content.push({ type: 'tool_use', id: `toolu_${randomBytes(12).toString('hex')}`, ...reply.toolUse });
     return {
@@ -313,12 +520,7 @@ const anthropicApi: Api = {
       content,
       stop_reason: stopReason,
       stop_sequence: null,
-      usage: {
-        input_tokens: inputTokens(req),
-        output_tokens: outputTokens(text, reply),
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
-      },
+      usage: { ...cache, output_tokens: outputTokens(text, reply) },
     };
   },
   error(status, message, type) {
@@ -370,7 +572,7 @@ const openaiApi: Api = {
     const maxTokens = (body.max_completion_tokens ?? body.max_tokens) as number | undefined;
     return request('openai', body, system, messages, maxTokens, apiKey, callIndex);
   },
-  success(req, reply) {
+  success(req, reply, cached) {
     const { text, stopReason } = cut(reply, req.maxTokens);
     const message: Record<string, unknown> = { role: 'assistant', content: text || null, refusal: null };
     if ('toolUse' in reply) {
@@ -394,7 +596,7 @@ const openaiApi: Api = {
         prompt_tokens: prompt,
         completion_tokens: completion,
         total_tokens: prompt + completion,
-        prompt_tokens_details: { cached_tokens: 0 },
+        prompt_tokens_details: { cached_tokens: typeof cached === 'number' ? cached : 0 },
       },
     };
   },

@@ -1,5 +1,6 @@
 // The paper's analysis (core/scalingReport.ts) on hand-made outcomes whose figures are worked out
 // by hand here: denominators, Sel-K, rounds, context buckets, selection stats and tokens.
+import { emptyUsage } from '../core/model';
 import { describe, expect, it } from 'vitest';
 import type { IterationOutcome, TaskScalingResult } from '../core/pdr';
 import type { RolloutResult } from '../core/rollout';
@@ -158,6 +159,23 @@ describe('scaling report', () => {
     const u = (n: number) => ({ inputTokens: n, outputTokens: n, cacheReadTokens: 0, cacheWriteTokens: 0 });
     const t = scalingReport([taskA], { agent: u(100), summary: u(10), judge: u(1) });
     expect(renderScalingReport(t)).toMatch(/tokens by stage: agent 100 in, 100 out/);
+  });
+
+  it('splits input by how it was billed: full price, cache writes by lifetime, cache reads, batched calls', () => {
+    const agent = {
+      inputTokens: 100,
+      outputTokens: 50,
+      cacheReadTokens: 800,
+      cacheWriteTokens: 100,
+      cacheWrite1hTokens: 40,
+    };
+    const judge = { inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0, batchedCalls: 3 };
+    const t = scalingReport([taskA], { agent, summary: emptyUsage(), judge });
+    const md = renderScalingReport(t);
+    // 800 of 1000 input tokens read from the cache; 60 written for 5 minutes, 40 for an hour.
+    expect(md).toMatch(/\| agent \| 100 \| 60 \| 40 \| 800 \| 50 \| 80\.0% \| 0 \| /);
+    expect(md).toMatch(/\| judge \| 10 \| 0 \| 0 \| 0 \| 5 \| 0\.0% \| 3 \| /);
+    expect(md).toMatch(/\| summaries \| 0 \| 0 \| 0 \| 0 \| 0 \| - \| 0 \| /);
   });
 
   it('Sel-K against K over every task, a failed task counting as 0', () => {

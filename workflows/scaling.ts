@@ -34,6 +34,7 @@ import type { TaskRef } from '../core/task';
 import { modelOptions, recordOptions } from './activityOptions';
 import { prepareTask } from './prepareTask';
 import { runRolloutChild, type RolloutInput } from './rollout';
+import { answerInBatch } from './batch';
 import { runTournament } from './tournament';
 
 export interface TaskScalingInput {
@@ -142,6 +143,16 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
 
     // Summaries: what the judge compares and what the next iteration reads.
     if (needsSummaries(s, t)) {
+      await answerInBatch(
+        {
+          runDir: input.runDir,
+          taskId: task.id,
+          key: `summaries-it${t}`,
+          jobs: ids.map((rolloutId) => ({ kind: 'summary' as const, rolloutId })),
+        },
+        s.batch,
+        input.modelRetry,
+      );
       const made = await Promise.all(
         ids.map((rolloutId) =>
           model.summarize.executeWithOptions({ summary: `summarise ${rolloutId}` }, [
@@ -168,6 +179,7 @@ export async function taskScaling(input: TaskScalingInput): Promise<TaskScalingR
           votes: s.votes,
           seed: s.seed,
           judgeInput: s.judgeInput,
+          ...(s.batch ? { batch: s.batch } : {}),
         },
         input.modelRetry,
       );

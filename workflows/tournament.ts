@@ -4,7 +4,7 @@
 // and why a tie or a bye happened.
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { ModelActivities } from '../activities';
-import type { ModelRetry } from '../core/settings';
+import type { BatchSettings, ModelRetry } from '../core/settings';
 import { shortHash } from '../core/task';
 import {
   breakTie,
@@ -17,6 +17,7 @@ import {
   type BracketGroup,
 } from '../core/tournament';
 import { modelOptions } from './activityOptions';
+import { answerInBatch } from './batch';
 
 export interface TournamentSpec {
   runDir: string;
@@ -34,6 +35,8 @@ export interface TournamentSpec {
   votes: number;
   seed: number;
   judgeInput: 'summaries' | 'trajectories';
+  /** Votes through the Message Batches API (a round's votes in one batch). */
+  batch?: BatchSettings;
 }
 
 /** Tournament rules of runs started before v2 (random tie-vote order, no needless byes). */
@@ -50,10 +53,10 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
 
   let population = [...spec.candidates];
   let lastByes = new Set<string>();
-  const vote = (key: string, order: string[]) =>
+  const vote = (key: string, order: string[], shared: boolean) =>
     judge.judgeVote
       .executeWithOptions({ summary: `judge ${key}: ${order.join(' vs ')}` }, [
-        { ...where, key, order, judgeInput: spec.judgeInput },
+        { ...where, key, order, judgeInput: spec.judgeInput, shared },
       ])
       .then(
         (v) => v.choice,
@@ -62,12 +65,38 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
 
   for (let round = 0; population.length > spec.target; round++) {
     const plan = planRound(population, spec.target, spec.groupSize, random, lastByes, v2 ? 'v2' : 'v1');
-    const ballots = await Promise.all(
-      plan.groups.map((members, g) =>
-        Promise.all(
-          voteOrders(members, spec.votes).map(async (order, v) => ({
+    const orders = plan.groups.map((members) => voteOrders(members, spec.votes));
+    // How many votes of a group show each prompt: caching one pays only when another shows it too
+    // (a tie's extra vote reads the entry its group's votes wrote, when they were marked).
+    const same = (a: string[], b: string[]) => a.join('\0') === b.join('\0');
+    const shown = (g: number, order: string[]) => orders[g]!.filter((o) => same(o, order)).length;
+    // A round's votes in one batch when the run asks for it; the votes below then read its answers.
+    await answerInBatch(
+      {
+        runDir: spec.runDir,
+        taskId: spec.taskId,
+        key: `${spec.selectId ? `${spec.selectId}-` : ''}${spec.id}-r${round}`,
+        jobs: orders.flatMap((os, g) =>
+          os.map((order, v) => ({
+            kind: 'vote' as const,
+            tournament: spec.id,
+            ...(spec.selectId ? { selectId: spec.selectId } : {}),
+            key: `r${round}-g${g}-v${v}`,
             order,
-            choice: await vote(`r${round}-g${g}-v${v}`, order),
+            judgeInput: spec.judgeInput,
+            shared: shown(g, order) > 1,
+          })),
+        ),
+      },
+      spec.batch,
+      modelRetry,
+    );
+    const ballots = await Promise.all(
+      plan.groups.map((_members, g) =>
+        Promise.all(
+          orders[g]!.map(async (order, v) => ({
+            order,
+            choice: await vote(`r${round}-g${g}-v${v}`, order, shown(g, order) > 1),
           })),
         ),
       ),
@@ -82,8 +111,34 @@ export async function runTournament(spec: TournamentSpec, modelRetry: ModelRetry
     // prefers the first position settled every tie for whoever the shuffle put first). Drawn in
     // group order before any vote is cast: the draw sequence never depends on timing.
     const tieOrders = tallies.map((t) => (t.kind === 'tie' ? (v2 ? shuffle(t.tied, random) : t.tied) : undefined));
+    await answerInBatch(
+      {
+        runDir: spec.runDir,
+        taskId: spec.taskId,
+        key: `${spec.selectId ? `${spec.selectId}-` : ''}${spec.id}-r${round}-ties`,
+        jobs: tieOrders.flatMap((order, g) =>
+          order
+            ? [
+                {
+                  kind: 'vote' as const,
+                  tournament: spec.id,
+                  ...(spec.selectId ? { selectId: spec.selectId } : {}),
+                  key: `r${round}-g${g}-tie`,
+                  order,
+                  judgeInput: spec.judgeInput,
+                  shared: shown(g, order) > 1,
+                },
+              ]
+            : [],
+        ),
+      },
+      spec.batch,
+      modelRetry,
+    );
     const extra = await Promise.all(
-      tieOrders.map((order, g) => (order ? vote(`r${round}-g${g}-tie`, order) : Promise.resolve(null))),
+      tieOrders.map((order, g) =>
+        order ? vote(`r${round}-g${g}-tie`, order, shown(g, order) > 1) : Promise.resolve(null),
+      ),
     );
     // Random tie breaks in group order, after all votes, for the same reason.
     const groups = plan.groups.map((members, g): BracketGroup => {
