@@ -1,10 +1,9 @@
 // `regrade`: a finished run's rollouts evaluated again with today's grader, no model call.
 // SWE-bench rollouts from their stored diffs, in a fresh container as the harness does; container
 // tasks by rebuilding the rollout's final state from its recorded commands or keystrokes (as a lost
-// container is rebuilt) and running the tests there. Each verdict is written once (a retried or resumed regrade
-// keeps it), beside the run's own in the regrade's folder.
+// container is rebuilt) and running the tests there. Each verdict is written once (a retried or
+// resumed regrade keeps it), beside the run's own in the regrade's folder.
 import type { Config } from '../core/config';
-import { emptyCost, type TaskScalingResult } from '../core/pdr';
 import {
   regradeOutcome,
   renderVerdictChanges,
@@ -15,9 +14,8 @@ import {
   type Verdict,
   type VerdictChange,
 } from '../core/regrade';
-import { renderRunReport, runReport, type RunReport } from '../core/report';
+import { renderRunReport, type RunReport } from '../core/report';
 import { byRolloutId, type RolloutResult } from '../core/rollout';
-import { finalPassed, scalingReport } from '../core/scalingReport';
 import {
   loadRunDataset,
   loadRunTask,
@@ -30,12 +28,12 @@ import {
 import { evaluateContainer, evaluatePatch, prepareSandbox, sandboxSpec } from '../runtime/evaluate';
 import { graderVersion } from '../runtime/grader';
 import { finishedRollouts } from '../runtime/rollouts';
-import { regradeFolder, rolloutFolder, runFolder, taskFolder } from '../runtime/runFolder';
+import { regradeFolder, rolloutFolder } from '../runtime/runFolder';
 import { createSandbox, removeSandbox } from '../runtime/sandbox';
 import { guarded } from './failures';
+import { composeRunReport } from './report';
 import { withHeartbeat } from './heartbeat';
 import { restoreFinalState } from './rollout';
-import { stageTokens } from './scaling';
 import type { LabelsFor } from './sandbox';
 
 export interface RegradeRef {
@@ -144,45 +142,21 @@ export function createRegradeActivities(config: Config, labelsFor: LabelsFor) {
       errors: { taskId: string; error: string }[];
     }): Promise<RegradeSummary> {
       const f = folder(input);
-      const meta = readJson<{ strategy: string; model: string; note?: string }>(runFolder(input.runDir).run);
       const taskIds = loadRunDataset(f.root).map((t) => t.id);
-      const regraded: Regraded[] = [];
-      const byTask = new Map(
-        taskIds.map((id) => [
-          id,
-          finishedRollouts(input.runDir, id)
-            .sort(byRolloutId)
-            .map((r) => {
-              const g = readIfExists<Regraded>(f.verdict(id, r.rolloutId));
-              if (!g) return r;
-              regraded.push(g);
-              return withVerdict(r, g);
-            }),
-        ]),
+      const regraded = taskIds.flatMap((id) =>
+        finishedRollouts(input.runDir, id)
+          .sort(byRolloutId)
+          .flatMap((r) => readIfExists<Regraded>(f.verdict(id, r.rolloutId)) ?? []),
       );
-      const errors = new Map(input.errors.map((e) => [e.taskId, e.error]));
-      const report = runReport(
-        { runId: input.runId, strategy: meta.strategy, model: meta.model, note: meta.note },
-        byTask,
-        errors,
-      );
-      if (meta.strategy !== 'sample') {
-        const outcomes = taskIds.map((id): TaskScalingResult => {
-          const t = readIfExists<TaskScalingResult>(taskFolder(input.runDir, id).scaling) ?? {
-            taskId: id,
-            error: errors.get(id) ?? 'no outcome was recorded',
-            iterations: [],
-            cost: emptyCost(),
-          };
-          const verdicts = new Map(regraded.filter((g) => g.taskId === id).map((g) => [g.rolloutId, g]));
-          return regradeOutcome(t, verdicts);
-        });
-        report.scaling = scalingReport(outcomes, stageTokens(input.runDir, outcomes));
-        for (const t of report.perTask) {
-          const o = outcomes.find((x) => x.taskId === t.taskId);
-          t.final = !!o && finalPassed(o) === 1;
-        }
-      }
+      const verdictOfRollout = new Map(regraded.map((g) => [`${g.taskId}\0${g.rolloutId}`, g]));
+      const { report } = composeRunReport(input.runDir, input.runId, taskIds, input.errors, {
+        rollout: (r) => {
+          const g = verdictOfRollout.get(`${r.taskId}\0${r.rolloutId}`);
+          return g ? withVerdict(r, g) : r;
+        },
+        outcome: (t) =>
+          regradeOutcome(t, new Map(regraded.filter((g) => g.taskId === t.taskId).map((g) => [g.rolloutId, g]))),
+      });
       const changes = verdictChanges(regraded);
       writeJson(f.results, {
         ...report,

@@ -8,7 +8,7 @@ import { renderReportHtml } from '../core/reportHtml';
 import { chartLibrary } from '../runtime/chartLibrary';
 import type { TaskVerdict } from '../core/validation';
 import { finalPassed, scalingReport } from '../core/scalingReport';
-import { byRolloutId } from '../core/rollout';
+import { byRolloutId, type RolloutResult } from '../core/rollout';
 import { emptyCost, type TaskScalingResult } from '../core/pdr';
 import {
   loadRunTask,
@@ -32,6 +32,48 @@ export function imageMappingsOf(runDir: string, taskIds: string[]): Record<strin
   return out;
 }
 
+/**
+ * The run's report from its run folder: every task's finished rollouts and, for rtv / pdr, the
+ * paper's analysis over every task (a failed one with no iterations). `verdicts` lets `regrade`
+ * swap in new verdicts; the stored brackets and picks stay as they are.
+ */
+export function composeRunReport(
+  runDir: string,
+  runId: string,
+  taskIds: string[],
+  taskErrors: { taskId: string; error: string }[],
+  verdicts?: { rollout: (r: RolloutResult) => RolloutResult; outcome: (t: TaskScalingResult) => TaskScalingResult },
+) {
+  const meta = readJson<{ strategy: string; model: string; note?: string }>(runFolder(runDir).run);
+  const byTask = new Map(
+    taskIds.map((id) => {
+      const rs = finishedRollouts(runDir, id).sort(byRolloutId);
+      return [id, verdicts ? rs.map(verdicts.rollout) : rs];
+    }),
+  );
+  const errors = new Map(taskErrors.map((e) => [e.taskId, e.error]));
+  const report = runReport({ runId, strategy: meta.strategy, model: meta.model, note: meta.note }, byTask, errors);
+  const outcomes = new Map(
+    taskIds.map((id): [string, TaskScalingResult] => {
+      const stored = readIfExists<TaskScalingResult>(taskFolder(runDir, id).scaling) ?? {
+        taskId: id,
+        error: errors.get(id) ?? 'no outcome was recorded',
+        iterations: [],
+        cost: emptyCost(),
+      };
+      return [id, verdicts ? verdicts.outcome(stored) : stored];
+    }),
+  );
+  if (meta.strategy !== 'sample') {
+    report.scaling = scalingReport([...outcomes.values()], stageTokens(runDir, [...outcomes.values()]));
+    for (const t of report.perTask) {
+      const o = outcomes.get(t.taskId);
+      t.final = !!o && finalPassed(o) === 1;
+    }
+  }
+  return { report, outcomes, byTask, meta };
+}
+
 export function createReportActivities() {
   return {
     async writeRunReport(input: {
@@ -44,34 +86,13 @@ export function createReportActivities() {
       budgetStops?: BudgetStop[];
     }): Promise<RunReport> {
       const folder = runFolder(input.runDir);
-      const meta = readJson<{ strategy: string; model: string; note?: string }>(folder.run);
-      const byTask = new Map(input.taskIds.map((id) => [id, finishedRollouts(input.runDir, id).sort(byRolloutId)]));
-      const errors = new Map(input.errors.map((e) => [e.taskId, e.error]));
-      const report = runReport(
-        { runId: input.runId, strategy: meta.strategy, model: meta.model, note: meta.note },
-        byTask,
-        errors,
+      const { report, outcomes, byTask, meta } = composeRunReport(
+        input.runDir,
+        input.runId,
+        input.taskIds,
+        input.errors,
       );
       if (input.budget) report.budget = { caps: input.budget, stops: input.budgetStops ?? [] };
-      // rtv / pdr: the paper's analysis, over every task (a failed one with no iterations).
-      const outcomes = new Map(
-        input.taskIds.map((id): [string, TaskScalingResult] => [
-          id,
-          readIfExists<TaskScalingResult>(taskFolder(input.runDir, id).scaling) ?? {
-            taskId: id,
-            error: errors.get(id) ?? 'no outcome was recorded',
-            iterations: [],
-            cost: emptyCost(),
-          },
-        ]),
-      );
-      if (meta.strategy !== 'sample') {
-        report.scaling = scalingReport([...outcomes.values()], stageTokens(input.runDir, [...outcomes.values()]));
-        for (const t of report.perTask) {
-          const o = outcomes.get(t.taskId);
-          t.final = !!o && finalPassed(o) === 1;
-        }
-      }
       // A partial dataset's skipped tasks are listed with the tasks that could not run.
       const skipped = (readIfExists<TaskVerdict[]>(folder.rejected) ?? []).map((v) => ({
         taskId: v.taskId,
