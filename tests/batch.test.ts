@@ -23,7 +23,7 @@ import type { RolloutResult } from '../core/rollout';
 import type { Usage } from '../core/model';
 import { startMessagesApiDouble, type MessagesApiDouble } from '../scripted-model/messagesApi';
 import { scriptedAgent, type Behaviour } from '../scripted-model/scriptedAgent';
-import { EXAMPLES, testConfig } from './helpers';
+import { EXAMPLES, exited, testConfig, until } from './helpers';
 import { closeTestClient, doubleConfig, startRun } from './runHarness';
 
 const HELLO = path.join(EXAMPLES, 'harbor', 'hello-file');
@@ -154,17 +154,6 @@ const spawnCli = (args: string[], log: string): ChildProcess =>
     stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
     env: { ...process.env, LOG_LEVEL: 'info' },
   });
-const exited = (p: ChildProcess) =>
-  new Promise<number>((resolve) =>
-    p.exitCode !== null || p.signalCode !== null ? resolve(p.exitCode ?? -1) : p.once('exit', (c) => resolve(c ?? -1)),
-  );
-async function until(what: string, check: () => boolean, ms = 120_000) {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('a worker killed while a batch is pending', () => {
   it('is replaced, and the new worker waits on the same batch: nothing is submitted twice, no call repeats', async () => {

@@ -13,28 +13,13 @@ import { PROJECT_ROOT } from '../runtime/config';
 import { getDocker } from '../runtime/docker';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import type { TaskVerdict } from '../core/validation';
-import { EXAMPLES, FIXTURES, testConfig } from './helpers';
+import { EXAMPLES, FIXTURES, exited, testConfig, until } from './helpers';
 
 const CLI = path.join(PROJECT_ROOT, 'bin', 'agentscale');
 
 function cli(args: string[], logFile: string): ChildProcess {
   const out = openSync(logFile, 'a');
   return spawn(CLI, args, { stdio: ['ignore', out, out], env: { ...process.env, LOG_LEVEL: 'info' } });
-}
-
-const exited = (p: ChildProcess) =>
-  new Promise<number>((resolve) =>
-    p.exitCode !== null ? resolve(p.exitCode) : p.once('exit', (c) => resolve(c ?? -1)),
-  );
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('worker crash', () => {

@@ -1,6 +1,7 @@
 // Shared by tests that run workflows: a config pointing at the test run's Temporal server, with
 // its own data folder and task queue, written to a YAML file so subprocesses (CLI, worker) see
 // the same settings.
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,4 +34,28 @@ export function testConfig(
   const file = path.join(dataDir, 'agentscale.yaml');
   writeFileSync(file, stringify(raw));
   return { config: loadConfig(file), file, dataDir };
+}
+
+/** Resolves with a child process's exit code once it has exited (-1 when a signal ended it). */
+export const exited = (p: ChildProcess) =>
+  new Promise<number>((resolve) =>
+    p.exitCode !== null || p.signalCode !== null ? resolve(p.exitCode ?? -1) : p.once('exit', (c) => resolve(c ?? -1)),
+  );
+
+/**
+ * Polls `check` until it gives something other than undefined, null or false, and returns that;
+ * fails naming what it waited for after `ms`.
+ */
+export async function until<T>(
+  what: string,
+  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  ms = 120_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined && v !== null && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -20,6 +20,7 @@ import {
   startDevServer,
   stopBackgroundServer,
 } from '../runtime/temporal';
+import { until } from './helpers';
 
 const T = 90_000;
 const CLI = path.join(PROJECT_ROOT, 'bin', 'agentscale');
@@ -57,16 +58,6 @@ function expectNoKeys(pid: number) {
   for (const [name, value] of Object.entries(SECRETS)) {
     expect(env, `${name} in the environment of pid ${pid}`).not.toContain(value);
     expect(env).not.toContain(`${name}=`);
-  }
-}
-
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

@@ -18,7 +18,7 @@ import type { RolloutResult } from '../core/rollout';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import { startMessagesApiDouble, type MessagesApiDouble } from '../scripted-model/messagesApi';
 import { scriptedAgent } from '../scripted-model/scriptedAgent';
-import { EXAMPLES, testConfig } from './helpers';
+import { EXAMPLES, exited, testConfig, until } from './helpers';
 
 const CLI = path.join(PROJECT_ROOT, 'bin', 'agentscale');
 const DATASETS = [
@@ -41,20 +41,8 @@ const spawnCli = (args: string[], log: string): ChildProcess =>
     stdio: ['ignore', openSync(log, 'a'), openSync(log, 'a')],
     env: { ...process.env, ANTHROPIC_API_KEY: API_KEY, LOG_LEVEL: 'info' },
   });
-const exited = (p: ChildProcess) =>
-  new Promise<number>((resolve) =>
-    p.exitCode !== null || p.signalCode !== null ? resolve(p.exitCode ?? -1) : p.once('exit', (c) => resolve(c ?? -1)),
-  );
 // Model calls only: `run` also asks the models endpoint once before it starts (no request body).
 const okCalls = () => double.calls.filter((c) => c.status === 200 && c.request);
-
-async function until(what: string, check: () => boolean, ms = 120_000) {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('rollouts across worker stops', () => {
   it('resume at the step in flight after SIGTERM and SIGKILL, without repeating finished model calls', async () => {
