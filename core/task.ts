@@ -1,6 +1,7 @@
 // The one task type every format is loaded into. Workflows, activities and tests share it, and a
 // run folder stores it as JSON, so everything here must be plain serialisable data.
 import { z } from 'zod';
+import { ComposeEnvironmentSchema } from './compose';
 import { issueText } from './input';
 
 export const TASK_FORMATS = ['harbor', 'terminal-bench', 'swebench'] as const;
@@ -78,6 +79,11 @@ export const TaskSchema = z.object({
   /** The task as the agent sees it. */
   instruction: z.string(),
   environment: EnvironmentSchema,
+  /**
+   * Other services the task's container runs beside (Harbor's environment/docker-compose.yaml with
+   * several services): started on a network of their own with it, removed with it.
+   */
+  compose: ComposeEnvironmentSchema.optional(),
   /** Working directory of agent commands (the repository for SWE-bench: /testbed). */
   workdir: z.string().optional(),
   limits: LimitsSchema,

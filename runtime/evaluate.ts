@@ -2,6 +2,7 @@
 // the container only here, after the attempt has ended (formats.md), and nothing here is ever
 // shown to an agent or a judge.
 import path from 'node:path';
+import { interpolate, interpolateEnvironment, interpolateService } from '../core/compose';
 import type { Config } from '../core/config';
 import {
   getEvalReport,
@@ -28,6 +29,7 @@ import {
 } from '../core/harbor';
 import type { Task } from '../core/task';
 import { execDirect } from './directExec';
+import { composeSpec } from './services';
 import { writeFileAtomic, writeJson } from './artifacts';
 import {
   copyIntoSandbox,
@@ -82,20 +84,61 @@ export function taskNetwork(task: Task, config: Config): { requested: NetworkMod
   return effectiveNetwork(task.allowInternet, config.sandbox.network);
 }
 
-/** The sandbox a task's attempts run in: its limits, falling back to the config's defaults. */
+/**
+ * What Compose interpolates a task's compose file from, as Harbor starts it
+ * (harbor/environments/docker/docker.py _compose_env_vars): the worker's environment (model keys
+ * withheld), the task's resolved env over it, Harbor's infrastructure variables over both.
+ */
+export function composeVars(task: Task, config: Config, mainImage: string): Record<string, string | undefined> {
+  const host = { ...process.env };
+  for (const k of withheldVariables(config)) delete host[k];
+  return {
+    ...host,
+    ...resolvedEnv(task, config, task.env),
+    MAIN_IMAGE_NAME: mainImage,
+    ...(task.environment.kind === 'dockerfile' && { CONTEXT_DIR: task.environment.contextDir }),
+    ...(task.limits.cpus !== undefined && { CPUS: String(task.limits.cpus) }),
+    ...(task.limits.memoryMb !== undefined && { MEMORY: `${task.limits.memoryMb}M` }),
+  };
+}
+
+/**
+ * The sandbox a task's attempts run in: its limits, falling back to the config's defaults; with
+ * compose services, their images (`serviceImages`, from prepareServiceImages) and interpolated
+ * definitions, and `main`'s compose environment under the task's own env (Harbor's env override
+ * file comes after the task's compose file).
+ */
 export function sandboxSpec(
   task: Task,
   config: Config,
   image: string,
   name: string,
   labels: Record<string, string>,
+  serviceImages?: Record<string, string>,
 ): SandboxSpec {
+  let compose: SandboxSpec['compose'];
+  let mainEnv: Record<string, string> = {};
+  if (task.compose && task.compose.services.length > 0) {
+    const vars = composeVars(task, config, image);
+    const services = task.compose.services.map((s) => {
+      const img = serviceImages?.[s.name];
+      if (!img) throw new Error(`${task.id}: no image prepared for docker-compose service ${s.name}`);
+      return { ...interpolateService(s, vars), image: img };
+    });
+    compose = composeSpec(task.compose, services);
+    mainEnv = interpolateEnvironment(task.compose.main.environment, vars, (v) => {
+      const r = interpolate(v, vars);
+      if ('error' in r) throw new Error(`${task.id}: docker-compose service main: ${r.error}`);
+      return r.value;
+    });
+  }
   return {
     name,
     image,
     labels,
     workdir: task.workdir,
-    env: resolvedEnv(task, config, task.env),
+    env: { ...mainEnv, ...resolvedEnv(task, config, task.env) },
+    ...(compose && { compose }),
     cpus: task.limits.cpus ?? config.sandbox.cpus,
     memoryMb: task.limits.memoryMb ?? config.sandbox.memoryMb,
     pids: task.limits.pids ?? config.sandbox.pids,
