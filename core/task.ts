@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { ComposeEnvironmentSchema } from './compose';
 import { issueText } from './input';
+import { TerminalCommandsSchema } from './terminalCommands';
 
 export const TASK_FORMATS = ['harbor', 'terminal-bench', 'swebench'] as const;
 export type TaskFormat = (typeof TASK_FORMATS)[number];
@@ -41,6 +42,8 @@ export type Environment = z.infer<typeof EnvironmentSchema>;
 export const SolutionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('script'), path: z.string() }), // a shell script on the host
   z.object({ kind: z.literal('patch'), patch: z.string() }), // a diff applied to the repository
+  // Terminal-Bench 1's solution.yaml: terminal commands typed in order (core/terminalCommands.ts).
+  z.object({ kind: z.literal('commands'), path: z.string(), commands: TerminalCommandsSchema }),
   z.object({ kind: z.literal('none') }),
 ]);
 export type Solution = z.infer<typeof SolutionSchema>;

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { interpolate, interpolateEnvironment, interpolateService } from '../core/compose';
 import type { Config } from '../core/config';
+import { keystrokes } from '../core/terminalCommands';
 import {
   getEvalReport,
   gradePytestRun,
@@ -228,6 +229,23 @@ export async function runSolutionScript(
   logDir: string,
   config: Config,
 ): Promise<ExecResult> {
+  if (task.solution.kind === 'commands') {
+    // Terminal-Bench 1's solution.yaml: its keystrokes, in order, on one shell's standard input
+    // (core/terminalCommands.ts); bash leaves the input just after each command it runs, so a
+    // program a command starts reads the keystrokes that follow, as from the terminal.
+    await writeFileToSandbox(containerId, '/oracle/solution.keys', keystrokes(task.solution.commands));
+    const r = await execInSandbox({
+      containerId,
+      command: 'bash < /oracle/solution.keys',
+      timeoutSec: task.agent.timeoutSec,
+      outputCapBytes: LOG_CAP_BYTES,
+      cwd: task.workdir,
+      env: task.env,
+      user: task.agent.user,
+    });
+    saveLog(logDir, 'solution.log', r);
+    return r;
+  }
   if (task.solution.kind !== 'script') throw new Error(`${task.id}: no solution script to run`);
   const dir = path.dirname(task.solution.path);
   if (task.format === 'harbor') {

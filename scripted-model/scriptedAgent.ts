@@ -8,6 +8,7 @@ import { PATCH_FILE, SUBMIT_SENTINEL, submitCommand } from '../core/agent';
 import { JUDGE_SYSTEM } from '../core/judge';
 import { SUMMARY_SYSTEM } from '../core/summary';
 import type { Task } from '../core/task';
+import { keystrokes } from '../core/terminalCommands';
 import type { DoubleReplyFn, DoubleRequest, DoubleResponse } from './messagesApi';
 
 export type Behaviour = 'solve' | 'giveUp' | 'chatty' | 'wander' | 'fail';
@@ -23,6 +24,7 @@ export function solutionCommand(task: Task): string {
     return readFileSync(s.path, 'utf8')
       .replace(/^#!.*\n/, '')
       .trim();
+  if (s.kind === 'commands') return `bash <<'AGENTSCALE_KEYS'\n${keystrokes(s.commands).trimEnd()}\nAGENTSCALE_KEYS`;
   throw new Error(`${task.id} has no reference solution to script`);
 }
 
