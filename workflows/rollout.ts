@@ -57,6 +57,9 @@ export const PATCH_BEFORE_EVALUATION = 'patch-before-evaluation';
 /** Rollouts started before a sandbox failure skipped the evaluation. */
 const SKIP_EVAL_AFTER_SANDBOX_ERROR = 'skip-eval-after-sandbox-error';
 
+/** A container lost under the evaluation is restored (its steps replayed) and evaluated again. */
+const RESTORE_FOR_EVALUATION = 'restore-sandbox-for-evaluation';
+
 /** Fresh containers a rollout may need after losing one before it gives up. */
 const MAX_SANDBOX_TRIES = 3;
 
@@ -155,8 +158,8 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     const evaluate = exitStatus !== 'SandboxError' || !patched(SKIP_EVAL_AFTER_SANDBOX_ERROR);
     if (!evaluate) evalError = `not evaluated: ${detail ?? 'the sandbox failed'}`;
     else {
-      try {
-        outcome = await sandbox.evaluateRollout.executeWithOptions(
+      const evaluateOnce = () =>
+        sandbox.evaluateRollout.executeWithOptions(
           { summary: 'hidden tests', startToCloseTimeout: `${task.verifierTimeoutSec + 300} seconds` },
           [
             {
@@ -168,8 +171,34 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
             },
           ],
         );
+      try {
+        outcome = await evaluateOnce();
       } catch (e) {
-        evalError = failureOf(e).message;
+        let failure: ReturnType<typeof failureOf> | undefined = failureOf(e);
+        // A container lost under the evaluation (a Docker daemon restart, say) says nothing about
+        // the agent's work: the work is restored in a fresh container, as for a lost step, and
+        // evaluated again (older histories kept the evaluation error; they replay as they ran).
+        while (failure?.type === FAILURE.sandboxLost && tryNo < MAX_SANDBOX_TRIES && patched(RESTORE_FOR_EVALUATION)) {
+          await sandbox.removeSandbox.executeWithOptions({ summary: `remove ${name}` }, [{ name }]);
+          name = containerName(runId, task.id, rolloutId, ++tryNo);
+          if (task.grading === 'container') {
+            await startSandbox();
+            await sandbox.replaySteps.executeWithOptions(
+              {
+                summary: `replay steps 1..${steps} in ${name}`,
+                startToCloseTimeout: `${(steps + 2) * (input.commandTimeoutSec + 5)} seconds`,
+              },
+              [{ ...ref, containerId: containerId!, upTo: steps + 1 }],
+            );
+          }
+          try {
+            outcome = await evaluateOnce();
+            failure = undefined;
+          } catch (e2) {
+            failure = failureOf(e2);
+          }
+        }
+        if (failure) evalError = failure.message;
       }
     }
   } catch (e) {
