@@ -33,6 +33,7 @@ import { execDirect } from './directExec';
 import { composeSpec } from './services';
 import { writeFileAtomic, writeJson } from './artifacts';
 import {
+  assertSandboxRunning,
   copyIntoSandbox,
   createSandbox,
   diskGuard,
@@ -362,7 +363,13 @@ export async function evaluateContainer(
       outputCapBytes: LOG_CAP_BYTES,
     });
 
-  if (v.kind === 'harbor') return evaluateHarbor(task, containerId, logDir, v.testsDir, config);
+  if (v.kind === 'harbor') {
+    const outcome = await evaluateHarbor(task, containerId, logDir, v.testsDir, config);
+    // A container that went away under the verifier (a daemon restart, `docker rm`) leaves no
+    // reward file: that is a lost sandbox, to be restored and evaluated again, not a verdict.
+    await assertSandboxRunning(containerId);
+    return outcome;
+  }
 
   if (v.kind === 'terminal-bench') {
     await execInSandbox({ containerId, command: 'mkdir -p /tests', timeoutSec: 30, outputCapBytes: 4096 });
@@ -371,6 +378,7 @@ export async function evaluateContainer(
     await copyIntoSandbox(containerId, v.runTestsPath, runTests);
     const r = await run(`bash ${runTests}`, { TEST_DIR: '/tests', ...task.verifierEnv });
     saveLog(logDir, 'verifier.log', r);
+    await assertSandboxRunning(containerId);
     const graded = gradePytestRun(r.output);
     return {
       passed: graded.passed && !r.timedOut,
