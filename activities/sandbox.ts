@@ -1,12 +1,14 @@
 // Task images and sandboxes: building a task's image once, starting and removing the containers
 // its attempts run in, and sweeping what a run left behind. Every container carries labels (run,
 // task, attempt, worker, server) so that a worker's shutdown and `gc` find it.
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { Config } from '../core/config';
 import { loadRunTask, writeFileAtomic, writeJson } from '../runtime/artifacts';
 import type { NetworkMode } from '../core/harbor';
-import { prepareSandbox, sandboxSpec, taskNetwork } from '../runtime/evaluate';
-import { prepareTaskImage, type PreparedImage } from '../runtime/images';
+import { composeVars, prepareSandbox, sandboxSpec, taskNetwork } from '../runtime/evaluate';
+import { prepareServiceImages, prepareTaskImage, type PreparedImage } from '../runtime/images';
+import type { Task } from '../core/task';
 import { taskFolder } from '../runtime/runFolder';
 import { createSandbox, LABEL, removeSandbox, removeSandboxes } from '../runtime/sandbox';
 import { guarded } from './failures';
@@ -42,6 +44,14 @@ export const containerLabels =
     [LABEL.server]: server,
   });
 
+/** The compose services' images recorded by prepareImage (none for a task without services). */
+function serviceImages(runDir: string, task: Task): Record<string, string> | undefined {
+  if (!task.compose?.services.length) return undefined;
+  const file = taskFolder(runDir, task.id).serviceImages;
+  if (!existsSync(file)) throw new Error(`${task.id}: ${file} is missing; the task's images were not prepared`);
+  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+}
+
 export function createSandboxActivities(config: Config, labelsFor: LabelsFor) {
   return {
     async prepareImage(input: { runDir: string; taskId: string }): Promise<PreparedImage> {
@@ -52,8 +62,21 @@ export function createSandboxActivities(config: Config, labelsFor: LabelsFor) {
           async () => {
             try {
               const prepared = await prepareTaskImage(task, config, (l) => lines.push(l));
-              writeJson(taskFolder(input.runDir, task.id).imageMappings, prepared.rewrites ?? []);
-              return prepared;
+              const folder = taskFolder(input.runDir, task.id);
+              let rewrites = prepared.rewrites ?? [];
+              if (task.compose?.services.length) {
+                // Other compose services: their images are recorded beside the task's, for startSandbox.
+                const services = await prepareServiceImages(
+                  task,
+                  config,
+                  composeVars(task, config, prepared.image),
+                  (l) => lines.push(l),
+                );
+                writeJson(folder.serviceImages, services.images);
+                rewrites = [...rewrites, ...services.rewrites];
+              }
+              writeJson(folder.imageMappings, rewrites);
+              return rewrites.length ? { ...prepared, rewrites } : prepared;
             } finally {
               if (lines.length) writeFileAtomic(taskFolder(input.runDir, task.id).buildLog, `${lines.join('\n')}\n`);
             }
@@ -70,7 +93,14 @@ export function createSandboxActivities(config: Config, labelsFor: LabelsFor) {
       const task = loadRunTask(input.runDir, input.taskId);
       return guarded(() =>
         withHeartbeat(async () => {
-          const spec = sandboxSpec(task, config, input.image, input.name, labelsFor(input));
+          const spec = sandboxSpec(
+            task,
+            config,
+            input.image,
+            input.name,
+            labelsFor(input),
+            serviceImages(input.runDir, task),
+          );
           const { containerId } = await createSandbox(spec);
           // environment/ files of a prebuilt image, then the task's healthcheck (may take a while).
           await prepareSandbox(task, containerId, config);

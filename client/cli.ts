@@ -173,6 +173,10 @@ withDatasetOptions(
   .option('--detach', 'start and return: print the run id; workers started elsewhere (`agentscale worker`) do the work')
   .addOption(new Option('--no-worker', 'do not start an in-process worker; rely on `agentscale worker` processes'))
   .option('--json', 'print results.json instead of the table')
+  .option(
+    '--retry-errors',
+    'with --run-id of a stopped or finished run: run again its rollouts that ended in ModelError or SandboxError (only those)',
+  )
   .action(async (datasets: string[], opts) => {
     process.exitCode = await runCommand(config(), datasets, opts);
   });

@@ -5,6 +5,7 @@
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Config } from '../core/config';
 import { LABEL, listSandboxes, removeSandbox } from '../runtime/sandbox';
+import { removeOrphanedResources } from '../runtime/services';
 import { clientConnection, ensureServer, serverKey } from '../runtime/temporal';
 
 export interface Collected {
@@ -47,6 +48,10 @@ export async function gcContainers(config: Config, opts: { dryRun: boolean; all?
       out.push({ name: c.name, run, why: s.toLowerCase().replace(/_/g, ' ') });
       if (!opts.dryRun) await removeSandbox(c.id);
     }
+    // Compose services' networks and volumes whose task container is gone (a crash between steps).
+    if (!opts.dryRun)
+      for (const run of new Set(out.map((o) => o.run).filter((r): r is string => r !== undefined)))
+        await removeOrphanedResources({ [LABEL.run]: run });
   } finally {
     await connection.close();
   }

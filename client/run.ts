@@ -19,6 +19,7 @@ import {
 import { taskRef, type Task } from '../core/task';
 import type { TaskSelection } from '../datasets';
 import { loadRunDataset, readJson, writeJson } from '../runtime/artifacts';
+import { setAsideErrored } from '../runtime/rollouts';
 import { rejectedVerdict } from '../core/validation';
 import { writeRunRecord } from '../runtime/runRecord';
 import { runDirOf, runFolder } from '../runtime/runFolder';
@@ -42,6 +43,8 @@ export interface RunOptions extends SettingsOptions, TaskSelection {
   detach?: boolean;
   /** Do not build the task images before the start (workers elsewhere build them). */
   skipImageCheck?: boolean;
+  /** A stopped or finished run: run again the rollouts that ended in ModelError or SandboxError. */
+  retryErrors?: boolean;
 }
 
 /** Set by scripts/quickstart.sh when it runs against the bundled scripted model (no API key). */
@@ -140,7 +143,7 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
     const runId = opts.runId ?? newRunId('run');
     const folder = runFolder(runDirOf(config, runId));
     const url = workflowUrl(server, runId);
-    const status = await assertKind(client, runId, 'run');
+    let status = await assertKind(client, runId, 'run');
 
     const print = (report: RunReport) => {
       if (opts.json) printJson(readJson(folder.results));
@@ -150,6 +153,22 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
         );
       return runExitCode(report, existsSync(folder.rejected));
     };
+    if (opts.retryErrors) {
+      if (status === undefined || !existsSync(folder.dataset))
+        throw new UsageError(`--retry-errors continues an earlier run: no run ${runId} to continue`);
+      if (status === 'RUNNING')
+        throw new UsageError(`run ${runId} is still running; --retry-errors applies once it has stopped or finished`);
+      const moved = setAsideErrored(
+        folder.root,
+        loadRunDataset(folder.root).map((t) => t.id),
+      );
+      for (const m of moved) console.error(`retrying ${m.taskId}/${m.rolloutId} (ended in ${m.exitStatus})`);
+      if (moved.length === 0) console.error(`run ${runId}: no rollout ended in ModelError or SandboxError`);
+      else {
+        console.error(`${moved.length} rollout${moved.length === 1 ? '' : 's'} set aside under tasks/<task>/retried/`);
+        status = 'TERMINATED'; // continued like a stopped run, even when it had finished
+      }
+    }
     if (status === 'COMPLETED') {
       // Reported as it is, unchanged.
       console.error(`run ${runId} has finished; its results:`);

@@ -1,7 +1,9 @@
 // The one task type every format is loaded into. Workflows, activities and tests share it, and a
 // run folder stores it as JSON, so everything here must be plain serialisable data.
 import { z } from 'zod';
+import { ComposeEnvironmentSchema } from './compose';
 import { issueText } from './input';
+import { TerminalCommandsSchema } from './terminalCommands';
 
 export const TASK_FORMATS = ['harbor', 'terminal-bench', 'swebench'] as const;
 export type TaskFormat = (typeof TASK_FORMATS)[number];
@@ -40,6 +42,8 @@ export type Environment = z.infer<typeof EnvironmentSchema>;
 export const SolutionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('script'), path: z.string() }), // a shell script on the host
   z.object({ kind: z.literal('patch'), patch: z.string() }), // a diff applied to the repository
+  // Terminal-Bench 1's solution.yaml: terminal commands typed in order (core/terminalCommands.ts).
+  z.object({ kind: z.literal('commands'), path: z.string(), commands: TerminalCommandsSchema }),
   z.object({ kind: z.literal('none') }),
 ]);
 export type Solution = z.infer<typeof SolutionSchema>;
@@ -78,6 +82,11 @@ export const TaskSchema = z.object({
   /** The task as the agent sees it. */
   instruction: z.string(),
   environment: EnvironmentSchema,
+  /**
+   * Other services the task's container runs beside (Harbor's environment/docker-compose.yaml with
+   * several services): started on a network of their own with it, removed with it.
+   */
+  compose: ComposeEnvironmentSchema.optional(),
   /** Working directory of agent commands (the repository for SWE-bench: /testbed). */
   workdir: z.string().optional(),
   limits: LimitsSchema,

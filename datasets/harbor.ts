@@ -4,17 +4,45 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
+import { MAIN_SERVICE, type ComposeEnvironment } from '../core/compose';
 import { TASK_DEFAULTS, zodIssues, type DatasetIssue, type Environment, type Solution } from '../core/task';
 import {
   dockerEnvironment,
   finalizeTask,
   isDir,
   isFile,
+  isRecord,
   parseSizeMb,
   readText,
   toPlain,
   type LoadResult,
 } from './util';
+import { readComposeServices, type ComposeRead } from './compose';
+import { parse as parseYaml } from 'yaml';
+
+const EMPTY_COMPOSE: ComposeEnvironment = {
+  services: [],
+  main: { dependsOn: {}, environment: {}, mounts: [] },
+  volumes: [],
+};
+
+/** A compose file parsed far enough to have a services map; problems go to `issues`. */
+async function readComposeDoc(file: string, issues: DatasetIssue[]): Promise<Record<string, unknown> | undefined> {
+  const text = await readText(file, issues, 'docker-compose file');
+  if (text === undefined) return undefined;
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    issues.push({ file, message: `invalid YAML: ${(e as Error).message}` });
+    return undefined;
+  }
+  if (!isRecord(doc) || !isRecord(doc.services)) {
+    issues.push({ file, field: 'services', message: 'docker-compose file has no services map' });
+    return undefined;
+  }
+  return doc;
+}
 
 /** Harbor's own defaults (harbor/models/task/config.py) where task.toml says nothing. */
 export const HARBOR_DEFAULTS = {
@@ -169,7 +197,24 @@ export async function loadHarborTask(dir: string): Promise<LoadResult> {
 
   let environment: Environment | undefined;
   const envDir = path.join(root, 'environment');
-  if (config?.environment.docker_image) {
+  // Harbor merges environment/docker-compose.yaml over its base, where `main` is the task's
+  // container; other services start beside it (datasets/compose.ts).
+  const composeFile = path.join(envDir, 'docker-compose.yaml');
+  let compose: ComposeRead | undefined;
+  if (await isFile(composeFile)) {
+    const doc = await readComposeDoc(composeFile, issues);
+    if (doc && Object.keys(doc.services as object).some((n) => n !== MAIN_SERVICE))
+      compose = readComposeServices(doc, composeFile, issues, notes) ?? { compose: EMPTY_COMPOSE };
+  }
+  if (compose && !config?.environment.docker_image) {
+    const build = compose.mainBuild ?? { contextDir: envDir, dockerfile: 'Dockerfile' };
+    if (await isFile(path.resolve(build.contextDir, build.dockerfile))) environment = { kind: 'dockerfile', ...build };
+    else
+      issues.push({
+        file: path.resolve(build.contextDir, build.dockerfile),
+        message: 'missing Dockerfile for the task container (service main)',
+      });
+  } else if (config?.environment.docker_image) {
     // Harbor uploads environment/ into the workdir of a prebuilt image when it holds no build
     // spec (harbor/environments/definition.py should_upload_environment_dir).
     const extra = (await isDir(envDir)) ? await fs.readdir(envDir) : [];
@@ -247,6 +292,7 @@ export async function loadHarborTask(dir: string): Promise<LoadResult> {
       source: root,
       instruction,
       environment,
+      ...(compose && { compose: compose.compose }),
       ...(env.workdir !== undefined && { workdir: env.workdir }),
       limits: {
         ...(env.cpus !== undefined && { cpus: env.cpus }),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { TASK_DEFAULTS, zodIssues, type DatasetIssue, type Solution } from '../core/task';
+import { TerminalCommandsSchema, untypableKey } from '../core/terminalCommands';
 import { dockerEnvironment, finalizeTask, isDir, isFile, readText, toPlain, type LoadResult } from './util';
 
 /**
@@ -62,7 +63,27 @@ export async function loadTerminalBenchTask(dir: string): Promise<LoadResult> {
   if (await isFile(path.join(root, 'solution.sh'))) {
     solution = { kind: 'script', path: path.join(root, 'solution.sh') };
   } else if (await isFile(path.join(root, 'solution.yaml'))) {
-    notes.push('solution.yaml (a list of terminal commands) is not supported yet: the oracle cannot run');
+    // terminal_bench's TrialHandler.solution_path prefers solution.sh; the yaml is a command list.
+    const file = path.join(root, 'solution.yaml');
+    const text = await readText(file, issues, 'solution.yaml');
+    if (text !== undefined) {
+      let raw: unknown;
+      try {
+        raw = parseYaml(text);
+      } catch (e) {
+        issues.push({ file, message: `invalid YAML: ${(e as Error).message}` });
+      }
+      const parsed = TerminalCommandsSchema.safeParse(raw);
+      const keys = parsed.success ? parsed.data.map(untypableKey).filter((k) => k !== undefined) : [];
+      if (keys.length)
+        issues.push({
+          file,
+          message: `unsupported: solution.yaml sends ${keys.join(', ')}, a key a bash executor cannot type (it replays the commands as input to one shell)`,
+          kind: 'unsupported',
+        });
+      else if (parsed.success) solution = { kind: 'commands', path: file, commands: parsed.data };
+      else if (raw !== undefined) issues.push(...zodIssues(file, parsed.error));
+    }
   } else {
     notes.push('no solution.sh: the oracle cannot run');
   }

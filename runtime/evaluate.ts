@@ -2,7 +2,9 @@
 // the container only here, after the attempt has ended (formats.md), and nothing here is ever
 // shown to an agent or a judge.
 import path from 'node:path';
+import { interpolate, interpolateEnvironment, interpolateService } from '../core/compose';
 import type { Config } from '../core/config';
+import { keystrokes } from '../core/terminalCommands';
 import {
   getEvalReport,
   gradePytestRun,
@@ -28,8 +30,10 @@ import {
 } from '../core/harbor';
 import type { Task } from '../core/task';
 import { execDirect } from './directExec';
+import { composeSpec } from './services';
 import { writeFileAtomic, writeJson } from './artifacts';
 import {
+  assertSandboxRunning,
   copyIntoSandbox,
   createSandbox,
   diskGuard,
@@ -82,20 +86,61 @@ export function taskNetwork(task: Task, config: Config): { requested: NetworkMod
   return effectiveNetwork(task.allowInternet, config.sandbox.network);
 }
 
-/** The sandbox a task's attempts run in: its limits, falling back to the config's defaults. */
+/**
+ * What Compose interpolates a task's compose file from, as Harbor starts it
+ * (harbor/environments/docker/docker.py _compose_env_vars): the worker's environment (model keys
+ * withheld), the task's resolved env over it, Harbor's infrastructure variables over both.
+ */
+export function composeVars(task: Task, config: Config, mainImage: string): Record<string, string | undefined> {
+  const host = { ...process.env };
+  for (const k of withheldVariables(config)) delete host[k];
+  return {
+    ...host,
+    ...resolvedEnv(task, config, task.env),
+    MAIN_IMAGE_NAME: mainImage,
+    ...(task.environment.kind === 'dockerfile' && { CONTEXT_DIR: task.environment.contextDir }),
+    ...(task.limits.cpus !== undefined && { CPUS: String(task.limits.cpus) }),
+    ...(task.limits.memoryMb !== undefined && { MEMORY: `${task.limits.memoryMb}M` }),
+  };
+}
+
+/**
+ * The sandbox a task's attempts run in: its limits, falling back to the config's defaults; with
+ * compose services, their images (`serviceImages`, from prepareServiceImages) and interpolated
+ * definitions, and `main`'s compose environment under the task's own env (Harbor's env override
+ * file comes after the task's compose file).
+ */
 export function sandboxSpec(
   task: Task,
   config: Config,
   image: string,
   name: string,
   labels: Record<string, string>,
+  serviceImages?: Record<string, string>,
 ): SandboxSpec {
+  let compose: SandboxSpec['compose'];
+  let mainEnv: Record<string, string> = {};
+  if (task.compose && task.compose.services.length > 0) {
+    const vars = composeVars(task, config, image);
+    const services = task.compose.services.map((s) => {
+      const img = serviceImages?.[s.name];
+      if (!img) throw new Error(`${task.id}: no image prepared for docker-compose service ${s.name}`);
+      return { ...interpolateService(s, vars), image: img };
+    });
+    compose = composeSpec(task.compose, services);
+    mainEnv = interpolateEnvironment(task.compose.main.environment, vars, (v) => {
+      const r = interpolate(v, vars);
+      if ('error' in r) throw new Error(`${task.id}: docker-compose service main: ${r.error}`);
+      return r.value;
+    });
+  }
   return {
     name,
     image,
     labels,
     workdir: task.workdir,
-    env: resolvedEnv(task, config, task.env),
+    env: { ...mainEnv, ...resolvedEnv(task, config, task.env) },
+    ...(compose && { compose }),
     cpus: task.limits.cpus ?? config.sandbox.cpus,
     memoryMb: task.limits.memoryMb ?? config.sandbox.memoryMb,
     pids: task.limits.pids ?? config.sandbox.pids,
@@ -185,6 +230,23 @@ export async function runSolutionScript(
   logDir: string,
   config: Config,
 ): Promise<ExecResult> {
+  if (task.solution.kind === 'commands') {
+    // Terminal-Bench 1's solution.yaml: its keystrokes, in order, on one shell's standard input
+    // (core/terminalCommands.ts); bash leaves the input just after each command it runs, so a
+    // program a command starts reads the keystrokes that follow, as from the terminal.
+    await writeFileToSandbox(containerId, '/oracle/solution.keys', keystrokes(task.solution.commands));
+    const r = await execInSandbox({
+      containerId,
+      command: 'bash < /oracle/solution.keys',
+      timeoutSec: task.agent.timeoutSec,
+      outputCapBytes: LOG_CAP_BYTES,
+      cwd: task.workdir,
+      env: task.env,
+      user: task.agent.user,
+    });
+    saveLog(logDir, 'solution.log', r);
+    return r;
+  }
   if (task.solution.kind !== 'script') throw new Error(`${task.id}: no solution script to run`);
   const dir = path.dirname(task.solution.path);
   if (task.format === 'harbor') {
@@ -301,7 +363,13 @@ export async function evaluateContainer(
       outputCapBytes: LOG_CAP_BYTES,
     });
 
-  if (v.kind === 'harbor') return evaluateHarbor(task, containerId, logDir, v.testsDir, config);
+  if (v.kind === 'harbor') {
+    const outcome = await evaluateHarbor(task, containerId, logDir, v.testsDir, config);
+    // A container that went away under the verifier (a daemon restart, `docker rm`) leaves no
+    // reward file: that is a lost sandbox, to be restored and evaluated again, not a verdict.
+    await assertSandboxRunning(containerId);
+    return outcome;
+  }
 
   if (v.kind === 'terminal-bench') {
     await execInSandbox({ containerId, command: 'mkdir -p /tests', timeoutSec: 30, outputCapBytes: 4096 });
@@ -310,6 +378,7 @@ export async function evaluateContainer(
     await copyIntoSandbox(containerId, v.runTestsPath, runTests);
     const r = await run(`bash ${runTests}`, { TEST_DIR: '/tests', ...task.verifierEnv });
     saveLog(logDir, 'verifier.log', r);
+    await assertSandboxRunning(containerId);
     const graded = gradePytestRun(r.output);
     return {
       passed: graded.passed && !r.timedOut,

@@ -16,6 +16,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import tarFs from 'tar-fs';
+import { interpolateService } from '../core/compose';
 import { mapBaseImage, type Config } from '../core/config';
 import { imageReferences, rewriteBaseImages, type ImageMapping } from '../core/dockerfile';
 import { caBundle, caFiles, injectCaLayer, CA_ROOT_DIR, wrapWithCa, type CaBundle } from './certificates';
@@ -307,23 +308,61 @@ async function prepareUntrusted(task: Task, config: Config, onLine?: Progress): 
       return buildFromDockerfile(task, env, config, onLine);
     case 'swebench':
       return buildSwebench(task, env, config, onLine);
-    case 'image': {
-      if (await imageExists(env.image)) return { image: env.image, how: 'prebuilt' };
-      const mapped = mapBaseImage(env.image, config.images.baseImages);
-      if (mapped && (await imageExists(mapped)))
-        return { image: mapped, how: 'prebuilt', rewrites: [{ from: env.image, to: mapped, where: 'docker_image' }] };
-      try {
-        await new Promise<void>((resolve, reject) =>
-          docker().pull(env.image, (err: Error | null, stream: NodeJS.ReadableStream) =>
-            err ? reject(err) : docker().modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve())),
-          ),
-        );
-        return { image: env.image, how: 'prebuilt' };
-      } catch (e) {
-        throw new ImageError(
-          `${task.source}: image ${env.image} is not on this machine and could not be pulled (${(e as Error).message}); load it, or map it under images.baseImages in the config`,
-        );
-      }
-    }
+    case 'image':
+      return prebuiltImage(task, env.image, config, 'docker_image');
   }
+}
+
+/** A named image: present, else mapped (images.baseImages), else pulled. */
+async function prebuiltImage(
+  task: Task,
+  image: string,
+  config: Config,
+  where: ImageMapping['where'],
+): Promise<PreparedImage> {
+  if (await imageExists(image)) return { image, how: 'prebuilt' };
+  const mapped = mapBaseImage(image, config.images.baseImages);
+  if (mapped && (await imageExists(mapped)))
+    return { image: mapped, how: 'prebuilt', rewrites: [{ from: image, to: mapped, where }] };
+  try {
+    await new Promise<void>((resolve, reject) =>
+      docker().pull(image, (err: Error | null, stream: NodeJS.ReadableStream) =>
+        err ? reject(err) : docker().modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve())),
+      ),
+    );
+    return { image, how: 'prebuilt' };
+  } catch (e) {
+    throw new ImageError(
+      `${task.source}: image ${image} is not on this machine and could not be pulled (${(e as Error).message}); load it, or map it under images.baseImages in the config`,
+    );
+  }
+}
+
+/**
+ * The images of a task's other compose services, by service name: built from their build
+ * context (cached by content hash, as the task's own) or named, mapped like the task's.
+ * `vars` fills `${VAR}` in image names (Compose interpolates them from its environment).
+ */
+export async function prepareServiceImages(
+  task: Task,
+  config: Config,
+  vars: Record<string, string | undefined>,
+  onLine?: Progress,
+): Promise<{ images: Record<string, string>; rewrites: ImageMapping[] }> {
+  const images: Record<string, string> = {};
+  const rewrites: ImageMapping[] = [];
+  const ca = caBundle(config.sandbox.caCertificates);
+  for (const svc of task.compose?.services ?? []) {
+    const pseudo = { ...task, id: `${task.id}-${svc.name}` };
+    let prepared: PreparedImage;
+    if (svc.build) prepared = await buildFromDockerfile(pseudo, svc.build, config, onLine);
+    else {
+      const named = interpolateService(svc, vars).image!;
+      prepared = await prebuiltImage(task, named, config, 'compose image');
+      if (ca) prepared = { ...prepared, image: await withCa(prepared.image, ca, onLine) };
+    }
+    images[svc.name] = prepared.image;
+    rewrites.push(...(prepared.rewrites ?? []));
+  }
+  return { images, rewrites };
 }

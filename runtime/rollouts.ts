@@ -2,7 +2,8 @@
 // each step writes its model reply and its observation as files keyed by step number, so a retried
 // activity finds the work already done (a model call is never paid twice for a finished step), and
 // the next step rebuilds the conversation from disk.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import path from 'node:path';
 import type { ParsedReply } from '../core/agent';
 import type { Keystrokes, TerminalReply } from '../core/terminal';
 import type { AgentKind } from '../core/terminal';
@@ -151,4 +152,40 @@ export function finishedRollouts(runDir: string, taskId: string): RolloutResult[
   return readdirSync(dir)
     .map((id) => readIfExists<RolloutResult>(rolloutFolder(runDir, taskId, id).result))
     .filter((r): r is RolloutResult => !!r);
+}
+
+/** The exit statuses `--retry-errors` reruns: the rollout did not get to finish on its merits. */
+export const RETRYABLE_STATUSES = ['ModelError', 'SandboxError'] as const;
+
+/**
+ * Sets aside, for `run --retry-errors`, the rollouts of a stopped or finished run that ended in
+ * ModelError or SandboxError: their folders move to `tasks/<task>/retried/<n>/rollouts/`, so the
+ * continued run no longer finds their results and runs them again from the start. A task that
+ * loses a rollout also has its tournaments and scaling outcome set aside beside them (their votes
+ * compared the old rollouts); its rollouts that finished otherwise are kept as they are.
+ */
+export function setAsideErrored(
+  runDir: string,
+  taskIds: string[],
+): { taskId: string; rolloutId: string; exitStatus: string }[] {
+  const moved: { taskId: string; rolloutId: string; exitStatus: string }[] = [];
+  const retryable = new Set<string>(RETRYABLE_STATUSES);
+  for (const taskId of taskIds) {
+    const errored = finishedRollouts(runDir, taskId).filter((r) => retryable.has(r.exitStatus));
+    if (errored.length === 0) continue;
+    const t = taskFolder(runDir, taskId);
+    const retried = path.join(t.dir, 'retried');
+    let n = 1;
+    while (existsSync(path.join(retried, String(n)))) n++;
+    const dest = path.join(retried, String(n));
+    mkdirSync(path.join(dest, 'rollouts'), { recursive: true });
+    for (const r of errored) {
+      renameSync(rolloutFolder(runDir, taskId, r.rolloutId).dir, path.join(dest, 'rollouts', r.rolloutId));
+      moved.push({ taskId, rolloutId: r.rolloutId, exitStatus: r.exitStatus });
+    }
+    const tournaments = path.join(t.dir, 'tournaments');
+    if (existsSync(tournaments)) renameSync(tournaments, path.join(dest, 'tournaments'));
+    if (existsSync(t.scaling)) renameSync(t.scaling, path.join(dest, 'scaling.json'));
+  }
+  return moved;
 }

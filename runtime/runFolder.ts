@@ -79,6 +79,8 @@ export function taskFolder(runDir: string, taskId: string) {
     scaling: path.join(dir, 'scaling.json'),
     /** The image references mapped for the task's build (images.baseImages). */
     imageMappings: path.join(dir, 'image-mappings.json'),
+    /** The images of the task's other compose services, by service name. */
+    serviceImages: path.join(dir, 'service-images.json'),
     rollouts: path.join(dir, 'rollouts'),
     /** A validate attempt's logs (oracle, null). */
     attempt: (attempt: string) => path.join(dir, attempt),

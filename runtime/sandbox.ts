@@ -11,6 +11,14 @@ import type Docker from 'dockerode';
 import { checkHostFreeSpace, noteDiskLimits, storageDriver, writableLayerBytes } from './disk';
 import { explainDockerError, getDocker, isNotFound, statusOf } from './docker';
 import {
+  mountsFor,
+  removeOrphanedResources,
+  removeServices,
+  SANDBOX_LABEL,
+  startServices,
+  type ComposeSpec,
+} from './services';
+import {
   dropShells,
   interruptShells,
   runInShell,
@@ -63,6 +71,8 @@ export interface SandboxSpec {
   backgroundServices?: boolean;
   /** No container starts while the engine's disk has less than this available (0: unchecked). */
   minHostFreeMb?: number;
+  /** Other services to start first, on a network of the sandbox's own (runtime/services.ts). */
+  compose?: ComposeSpec;
 }
 
 // PID 1: a shell that keeps `sleep infinity` running. Being PID 1 it reaps orphaned processes
@@ -131,8 +141,14 @@ export async function createSandbox(spec: SandboxSpec): Promise<{ containerId: s
     }
   }
 
+  // With services, the task container joins their network (internal unless the task may reach
+  // the internet) as `main`, once what it depends on is up.
+  const network = spec.compose
+    ? await startServices(spec.name, spec.compose, { labels, allowInternet: spec.allowInternet, pids: spec.pids })
+    : undefined;
   const hostConfig: Docker.HostConfig = {
-    NetworkMode: spec.allowInternet ? 'bridge' : 'none',
+    NetworkMode: network ?? (spec.allowInternet ? 'bridge' : 'none'),
+    ...(spec.compose?.main.mounts.length && { Mounts: mountsFor(spec.name, spec.compose.main.mounts) }),
     Memory: Math.round(spec.memoryMb * 1024 * 1024),
     MemorySwap: Math.round(spec.memoryMb * 1024 * 1024),
     NanoCpus: Math.round(spec.cpus * 1e9),
@@ -151,6 +167,7 @@ export async function createSandbox(spec: SandboxSpec): Promise<{ containerId: s
     StopSignal: 'SIGTERM',
     ...(spec.workdir ? { WorkingDir: spec.workdir } : {}),
     HostConfig: hostConfig,
+    ...(network && { NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: ['main'] } } } }),
   };
 
   const docker = getDocker();
@@ -518,9 +535,14 @@ export async function removeSandbox(nameOrId: string): Promise<void> {
       .getContainer(info?.Id ?? nameOrId)
       .remove({ force: true, v: true });
   } catch (err) {
-    if (isNotFound(err)) return;
     if (statusOf(err) === 409 && /already in progress/i.test(String((err as Error).message))) return;
-    throw explainDockerError(err);
+    if (!isNotFound(err)) throw explainDockerError(err);
+  }
+  // A task container takes its compose services, network and volumes with it (a service
+  // container is removed alone).
+  if (!info?.Config.Labels?.[SANDBOX_LABEL]) {
+    const name = info ? info.Name.replace(/^\//, '') : nameOrId.replace(/^\//, '');
+    if (!/^[0-9a-f]{64}$/.test(name)) await removeServices(name);
   }
 }
 
@@ -551,6 +573,7 @@ export async function listSandboxes(labels: Record<string, string>): Promise<San
 export async function removeSandboxes(labels: Record<string, string>): Promise<number> {
   const list = await listSandboxes(labels);
   await Promise.all(list.map((s) => removeSandbox(s.id)));
+  await removeOrphanedResources(labels);
   return list.length;
 }
 

@@ -364,12 +364,13 @@ export interface OwnedDevServer {
  */
 export async function startDevServer(
   config: Config,
-  opts: { dbFile?: string; logFile: string; extraArgs?: string[] },
+  opts: { dbFile?: string; logFile: string; extraArgs?: string[]; port?: number; uiPort?: number },
 ): Promise<OwnedDevServer> {
   const cli = findTemporalCli(config);
   if (!cli) throw new Error('no Temporal CLI: run scripts/setup.sh first');
-  const port = await freePort();
-  const uiPort = await freePort();
+  // Given ports let a caller restart the server where its clients and workers look for it.
+  const port = opts.port ?? (await freePort());
+  const uiPort = opts.uiPort ?? (await freePort());
   const owned: Config = { ...config, temporal: { ...config.temporal, devServer: { port, uiPort } } };
   const args = devServerArgs(owned, opts.dbFile ?? '');
   if (!opts.dbFile) args.splice(args.indexOf('--db-filename'), 2);

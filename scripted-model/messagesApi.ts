@@ -48,6 +48,8 @@ export interface CallRecord {
   conversationKey?: string;
   /** HTTP status sent; 0 when the client went away before the reply (e.g. its timeout fired). */
   status: number;
+  /** When the reply was sent (absent while there is none). */
+  answeredAt?: number;
   request?: DoubleRequest;
 }
 
@@ -120,6 +122,7 @@ export async function startMessagesApiDouble(options: MessagesApiDoubleOptions =
     const api = provider === 'openai' ? openaiApi : anthropicApi;
     const respond = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       record.status = status;
+      record.answeredAt = Date.now();
       send(res, status, body, { [api.requestIdHeader]: `req_${randomBytes(12).toString('hex')}`, ...headers });
     };
     const fail = (status: number, message: string, type?: string, extraHeaders?: Record<string, string>) =>

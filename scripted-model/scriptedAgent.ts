@@ -9,6 +9,7 @@ import { JUDGE_SYSTEM } from '../core/judge';
 import { SUMMARY_SYSTEM } from '../core/summary';
 import type { Task } from '../core/task';
 import { TERMINAL_PROMPT_MARK } from '../core/terminal';
+import { keystrokes } from '../core/terminalCommands';
 import type { DoubleReplyFn, DoubleRequest, DoubleResponse } from './messagesApi';
 import { programOf, terminalReply } from './scriptedTerminal';
 
@@ -26,6 +27,7 @@ export function solutionCommand(task: Task): string {
     return readFileSync(s.path, 'utf8')
       .replace(/^#!.*\n/, '')
       .trim();
+  if (s.kind === 'commands') return `bash <<'AGENTSCALE_KEYS'\n${keystrokes(s.commands).trimEnd()}\nAGENTSCALE_KEYS`;
   throw new Error(`${task.id} has no reference solution to script`);
 }
 

@@ -3,6 +3,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { keystrokes } from '../core/terminalCommands';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatasetError, TaskSchema, type DatasetIssue, type Task } from '../core/task';
@@ -335,12 +336,18 @@ future_setting = [1, 2]
         'environment/docker-compose.yaml': 'services:\n  main:\n    image: ubuntu\n',
       }),
     );
-    for (const dir of [multi, noBuild]) {
-      const issues = await issuesOf(loadDataset(dir));
-      expect(issues).toHaveLength(1);
-      expect(issues[0]!.file).toBe(path.join(dir, 'environment', 'docker-compose.yaml'));
-      expect(issues[0]!.message).toMatch(/compose.*not supported yet/);
-    }
+    const issues = await issuesOf(loadDataset(noBuild));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.file).toBe(path.join(noBuild, 'environment', 'docker-compose.yaml'));
+    expect(issues[0]!.message).toMatch(/compose.*not supported yet/);
+    // Several services: `main` is the task container, built from environment/ (tests/compose.test.ts).
+    const multiIssues = await issuesOf(loadDataset(multi));
+    expect(multiIssues).toEqual([
+      expect.objectContaining({
+        file: path.join(multi, 'environment', 'Dockerfile'),
+        message: expect.stringMatching(/missing Dockerfile for the task container/),
+      }),
+    ]);
   });
 
   it('reports bad TOML syntax with its line', async () => {
@@ -392,12 +399,41 @@ future_setting = [1, 2]
 });
 
 describe('Terminal-Bench 1 loader', () => {
-  it('treats solution.yaml as no runnable solution, with a note', async () => {
-    const dir = await makeTree(tbFiles({ 'solution.sh': undefined, 'solution.yaml': '- command: echo hi\n' }));
+  it("reads solution.yaml with TerminalCommand's defaults, types tmux key names, refuses keys it cannot type", async () => {
+    const dir = await makeTree(
+      tbFiles({
+        'solution.sh': undefined,
+        'solution.yaml': '- command: vim x\n- command: Escape\n  append_enter: false\n',
+      }),
+    );
+    expect((await issuesOf(loadDataset(dir)))[0]).toMatchObject({
+      kind: 'unsupported',
+      message: expect.stringMatching(/sends Escape, a key a bash executor cannot type/),
+    });
+    const ok = await makeTree(
+      tbFiles({
+        'solution.sh': undefined,
+        'solution.yaml':
+          '- command: echo a\n- command: "echo "\n  append_enter: false\n- command: b\n  block: true\n- command: Enter\n  append_enter: false\n',
+      }),
+    );
+    const [t] = await loadDataset(ok);
+    if (t!.solution.kind !== 'commands') throw new Error('expected a command list');
+    expect(t!.solution.commands[0]).toEqual({
+      command: 'echo a',
+      min_timeout_sec: 0,
+      max_timeout_sec: 180,
+      block: false,
+      append_enter: true,
+    });
+    expect(keystrokes(t!.solution.commands)).toBe('echo a\necho b\n\n');
+  });
+
+  it('prefers solution.sh over solution.yaml, as terminal_bench does', async () => {
+    const dir = await makeTree(tbFiles({ 'solution.yaml': '- command: echo hi\n' }));
     const { tasks, issues } = await loadTerminalBenchTask(dir);
     expect(issues).toEqual([]);
-    expect(tasks[0]!.solution).toEqual({ kind: 'none' });
-    expect(JSON.stringify(tasks[0]!.metadata)).toContain('solution.yaml');
+    expect(tasks[0]!.solution).toEqual({ kind: 'script', path: path.join(dir, 'solution.sh') });
   });
 
   it('reports a missing instruction, wrong types and a missing run-tests.sh', async () => {

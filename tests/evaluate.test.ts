@@ -84,6 +84,14 @@ describe('Terminal-Bench 1', () => {
     expect(nul.outcome.reason).toMatch(/failing/);
   });
 
+  it('a solution.yaml is typed into one shell as Terminal-Bench 1 types it: state carries over, a program reads the next keystrokes', async () => {
+    const task = await one(path.join(FIXTURES, 'terminal-bench', 'yaml-oracle'));
+    expect(task.solution).toMatchObject({ kind: 'commands', commands: expect.arrayContaining([]) });
+    const [oracle, nul] = await Promise.all([attempt(task, 'oracle'), attempt(task, 'null')]);
+    expect(oracle.outcome.passed, readFileSync(path.join(oracle.logDir, 'solution.log'), 'utf8')).toBe(true);
+    expect(nul.outcome.passed).toBe(false);
+  });
+
   it('a task whose tests pass with no agent action is caught', async () => {
     const task = await one(path.join(FIXTURES, 'terminal-bench', 'null-passes'));
     const { outcome } = await attempt(task, 'null');

@@ -8,7 +8,7 @@
 //                           brought in with `fetch` and `git archive`); tasks we do not run must
 //                           be listed as unsupported, the others must agree with Harbor
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -106,7 +106,10 @@ const ours = (a: AttemptResult): Side =>
   a.error !== undefined ? 'error' : (a.rewards ?? (a.reward !== undefined ? { reward: a.reward } : 'error'));
 
 /** Stand-in base images under the names the tasks use; removed afterwards if we made them. */
-const STAND_INS: Record<string, string> = { 'ubuntu:24.04': 'agentscale/base:bookworm' };
+const STAND_INS: Record<string, string> = {
+  'ubuntu:24.04': 'agentscale/base:bookworm',
+  'python:3.12-slim': 'agentscale/base:bookworm',
+};
 const tagged: string[] = [];
 
 const { config } = testConfig('harbor-parity');
@@ -180,6 +183,19 @@ describe.skipIf(!!ref.reason)('validate against Harbor', () => {
     expect(byId.get('phases')!.status).toBe('valid'); // and its nop attempt fails
     expect(byId.get('offline')!.oracle.rewards).toEqual({ reward: 1, solved: 1 });
     expect(byId.get('no-reward')!.status).toBe('error');
+  }, 900_000);
+
+  it('agrees with Harbor (docker compose) on a task with several compose services', async () => {
+    // tests/fixtures/harbor-compose/api-items with a public network: stock Harbor runs it with
+    // `docker compose` (its no-network handling needs an egress sidecar that cannot be built here).
+    const dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'agentscale-compose-parity-')), 'api-items-public');
+    cpSync(path.join(FIXTURES, 'harbor-compose', 'api-items'), dir, { recursive: true });
+    const toml = path.join(dir, 'task.toml');
+    writeFileSync(toml, readFileSync(toml, 'utf8').replace(/^network_mode = .*$/m, 'network_mode = "public"'));
+    const { tasks, disagreements, byId } = await compare([dir]);
+    expect(tasks.map((t) => t.id)).toEqual(['api-items-public']);
+    expect(disagreements, disagreements.join('\n')).toEqual([]);
+    expect(byId.get('api-items-public')!.status).toBe('valid');
   }, 900_000);
 
   it.skipIf(!MIRROR)(

@@ -183,9 +183,9 @@ describe('Harbor loader', () => {
       [
         {
           'environment/Dockerfile': undefined,
-          'environment/docker-compose.yaml': 'services:\n  main:\n    build: .\n  db:\n    image: postgres\n',
+          'environment/docker-compose.yaml': 'services:\n  db:\n    image: postgres\n    privileged: true\n',
         },
-        /2 services/,
+        /docker-compose service key "privileged"/,
       ],
     ];
     for (const [files, message] of cases) {

@@ -58,6 +58,9 @@ export const PATCH_BEFORE_EVALUATION = 'patch-before-evaluation';
 /** Rollouts started before a sandbox failure skipped the evaluation. */
 const SKIP_EVAL_AFTER_SANDBOX_ERROR = 'skip-eval-after-sandbox-error';
 
+/** A container lost under the evaluation is restored (its steps replayed) and evaluated again. */
+const RESTORE_FOR_EVALUATION = 'restore-sandbox-for-evaluation';
+
 /** Fresh containers a rollout may need after losing one before it gives up. */
 const MAX_SANDBOX_TRIES = 3;
 
@@ -164,8 +167,8 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
     const evaluate = exitStatus !== 'SandboxError' || !patched(SKIP_EVAL_AFTER_SANDBOX_ERROR);
     if (!evaluate) evalError = `not evaluated: ${detail ?? 'the sandbox failed'}`;
     else {
-      try {
-        outcome = await sandbox.evaluateRollout.executeWithOptions(
+      const evaluateOnce = () =>
+        sandbox.evaluateRollout.executeWithOptions(
           { summary: 'hidden tests', startToCloseTimeout: `${task.verifierTimeoutSec + 300} seconds` },
           [
             {
@@ -177,8 +180,28 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
             },
           ],
         );
+      try {
+        outcome = await evaluateOnce();
       } catch (e) {
-        evalError = failureOf(e).message;
+        let failure: ReturnType<typeof failureOf> | undefined = failureOf(e);
+        // A container lost under the evaluation (a Docker daemon restart, say) says nothing about
+        // the agent's work: the work is restored in a fresh container, as for a lost step, and
+        // evaluated again (older histories kept the evaluation error; they replay as they ran).
+        while (failure?.type === FAILURE.sandboxLost && tryNo < MAX_SANDBOX_TRIES && patched(RESTORE_FOR_EVALUATION)) {
+          // SWE-bench is graded from its stored patch in a container of its own: nothing to restore.
+          if (task.grading === 'container') await rebuildSandbox(steps + 1);
+          else {
+            await sandbox.removeSandbox.executeWithOptions({ summary: `remove ${name}` }, [{ name }]);
+            name = containerName(runId, task.id, rolloutId, ++tryNo);
+          }
+          try {
+            outcome = await evaluateOnce();
+            failure = undefined;
+          } catch (e2) {
+            failure = failureOf(e2);
+          }
+        }
+        if (failure) evalError = failure.message;
       }
     }
   } catch (e) {
@@ -239,27 +262,36 @@ export async function rollout(input: RolloutInput): Promise<RolloutResult> {
           detail = f.message;
           return undefined;
         }
-        await sandbox.removeSandbox.executeWithOptions({ summary: `remove ${name}` }, [{ name }]);
-        name = containerName(runId, task.id, rolloutId, ++tryNo);
-        await startSandbox();
-        if (terminal)
-          await sandbox.replayKeystrokes.executeWithOptions(
-            {
-              summary: `replay keystrokes of steps 1..${step - 1} in ${name}`,
-              startToCloseTimeout: `${(step + 1) * (MAX_DURATION_SEC * 4 + 30)} seconds`,
-            },
-            [{ ...ref, containerId: containerId!, upTo: step }],
-          );
-        else
-          await sandbox.replaySteps.executeWithOptions(
-            {
-              summary: `replay steps 1..${step - 1} in ${name}`,
-              startToCloseTimeout: `${(step + 1) * (input.commandTimeoutSec + 5)} seconds`,
-            },
-            [{ ...ref, containerId: containerId!, upTo: step }],
-          );
+        await rebuildSandbox(step);
       }
     }
+  }
+
+  /**
+   * A lost container replaced by a fresh one in which the rollout's steps before `upTo` are
+   * replayed from the store (commands run again, or keystrokes typed again), with no model call.
+   */
+  async function rebuildSandbox(upTo: number) {
+    await sandbox.removeSandbox.executeWithOptions({ summary: `remove ${name}` }, [{ name }]);
+    name = containerName(runId, task.id, rolloutId, ++tryNo);
+    await startSandbox();
+    const args = [{ ...ref, containerId: containerId!, upTo }] as const;
+    if (terminal)
+      await sandbox.replayKeystrokes.executeWithOptions(
+        {
+          summary: `replay keystrokes of steps 1..${upTo - 1} in ${name}`,
+          startToCloseTimeout: `${(upTo + 1) * (MAX_DURATION_SEC * 4 + 30)} seconds`,
+        },
+        [...args],
+      );
+    else
+      await sandbox.replaySteps.executeWithOptions(
+        {
+          summary: `replay steps 1..${upTo - 1} in ${name}`,
+          startToCloseTimeout: `${(upTo + 1) * (input.commandTimeoutSec + 5)} seconds`,
+        },
+        [...args],
+      );
   }
 }
 
