@@ -92,4 +92,43 @@ describe('regrade', () => {
     expect(['it0-r0', 'it0-r1'].map((id) => statSync(folder.verdict(task.id, id)).mtimeMs)).toEqual(mtimes);
     expect(await listSandboxes({ [LABEL.run]: `${runId}/regrade-1` })).toEqual([]);
   });
+
+  it('SWE-bench: graded again from the stored diffs; a changed FAIL_TO_PASS list flips the resolved rollout', async () => {
+    const { config } = doubleConfig(double, 'regrade-swe');
+    const instances = path.join(EXAMPLES, 'swebench', 'instances.jsonl');
+    const tasks = (await loadDatasets([instances])).filter((t) => t.id === 'example__calc-1');
+    const task = tasks[0]!;
+    double.setReply(scriptedAgent(tasks, { [task.id]: ['solve', 'giveUp'] }).reply);
+    const { runId, report } = await startRun(config, tasks, runSettings(config, { strategy: 'sample', n: 2 }));
+    expect(report.perTask[0]).toMatchObject({ rollouts: 2, passed: 1 });
+    const callsAfterRun = double.calls.length;
+
+    // The instance as fixed later: FAIL_TO_PASS names a test the repository does not have.
+    const fixed = path.join(path.dirname(taskDir), 'instances.jsonl');
+    const line = readFileSync(instances, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('"example__calc-1"'))!;
+    const instance = JSON.parse(line) as { FAIL_TO_PASS: string };
+    instance.FAIL_TO_PASS = JSON.stringify([
+      ...(JSON.parse(instance.FAIL_TO_PASS) as string[]),
+      'tests/test_calc.py::test_absent',
+    ]);
+    writeFileSync(fixed, `${JSON.stringify(instance)}\n`);
+
+    const client = await testClient(config);
+    const handle = await startRegrade(config, client, { runId, regradeId: 'regrade-swe', datasets: [fixed] });
+    const summary = (await runWorker(
+      await createWorker(config, testServer(config)),
+      handle.result(),
+    )) as RegradeSummary;
+    expect(double.calls.length).toBe(callsAfterRun);
+    expect(summary.changes).toHaveLength(1);
+    expect(summary.changes[0]).toMatchObject({ taskId: task.id, before: true, after: false });
+    const folder = regradeFolder(path.join(config.dataDir, 'runs', runId), 'regrade-swe');
+    const verdicts = ['it0-r0', 'it0-r1'].map((id) => readJson<Regraded>(folder.verdict(task.id, id)));
+    expect(verdicts.every((v) => v.grader.harness?.startsWith('swebench==5.0.2'))).toBe(true);
+    // The rollout without a patch stays unresolved without a container; the other was graded on its diff.
+    expect(verdicts.map((v) => v.reason).sort()).toEqual(expect.arrayContaining(['empty patch']));
+    expect(await listSandboxes({ [LABEL.run]: `${runId}/regrade-swe` })).toEqual([]);
+  });
 });
