@@ -204,8 +204,8 @@ describe('shipped examples', () => {
       path.join(FX, 'terminal-bench'),
       path.join(FX, 'swebench', 'bad-gold.jsonl'),
     ]);
-    expect(tasks).toHaveLength(14);
-    expect(new Set(tasks.map((t) => t.id)).size).toBe(14);
+    expect(tasks).toHaveLength(15);
+    expect(new Set(tasks.map((t) => t.id)).size).toBe(15);
     for (const t of tasks) {
       expect(TaskSchema.parse(t)).toEqual(t);
       expect(JSON.parse(JSON.stringify(t))).toEqual(t); // plain serialisable data
