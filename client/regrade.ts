@@ -95,7 +95,8 @@ export function regradeCommand(config: Config, runId: string, datasets: string[]
       printJson({ regradeId, rollouts: summary.rollouts, changes: summary.changes, report: summary.report });
     else {
       const table = readTextIfExists(folder.table) ?? '';
-      console.log(table.slice(table.indexOf('## Regraded')) || renderVerdictChanges(summary.changes, []));
+      const at = table.indexOf('## Regraded');
+      console.log(at >= 0 ? table.slice(at).trimEnd() : renderVerdictChanges(summary.changes, []));
       console.log(`\nresults: ${folder.table}`);
     }
     return EXIT.ok;
