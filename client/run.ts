@@ -9,6 +9,7 @@ import { scalingProblems, SettingsError } from '../core/input';
 import { renderRunReport, type RunReport } from '../core/report';
 import { SA } from '../core/searchAttributes';
 import {
+  agentFor,
   batchProblems,
   describeAgents,
   describeSettings,
@@ -31,6 +32,7 @@ import { awaitResult, detached, newRunId, startOrAttach, withClient, workflowUrl
 import { printJson } from './output';
 import { loadForValidation } from './validate';
 import { assertImagesReady, assertModelAnswers } from './preflight';
+import { tmuxBundle } from '../runtime/tmux';
 
 export interface RunOptions extends SettingsOptions, TaskSelection {
   runId?: string;
@@ -194,6 +196,11 @@ export function runCommand(config: Config, datasets: string[], opts: RunOptions)
       }
     }
     const settings = resumed ? readJson<{ settings: RunSettings }>(folder.run).settings : runSettings(config, opts);
+    if (tasks.some((t) => agentFor(settings, t.format) === 'terminal') && !tmuxBundle(config))
+      console.error(
+        'warning: the terminal agent runs tmux, and no tmux bundle is on this machine (scripts/setup.sh makes it): ' +
+          'its rollouts on images without tmux will end in SandboxError here (or pass --agent bash)',
+      );
     const { handle } = await startRun(config, server, client, {
       runId,
       tasks,
