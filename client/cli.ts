@@ -77,6 +77,12 @@ function withMethodOptions(cmd: Command): Command {
   return cmd
     .addOption(
       new Option(
+        '--agent <kind>',
+        'the agent for every task: bash (a fresh bash -lc per command) or terminal (keystrokes in a tmux session, after Terminus) (default: agent.byFormat: bash for SWE-bench, terminal for Terminal-Bench and Harbor)',
+      ).choices(['bash', 'terminal']),
+    )
+    .addOption(
+      new Option(
         '--strategy <name>',
         'sample: N independent rollouts; rtv: N rollouts then Recursive Tournament Voting to one; pdr: Parallel-Distill-Refine',
       )
@@ -159,12 +165,6 @@ withDatasetOptions(
   ),
 )
   .option('--run-id <id>', 'run id (default: run-<timestamp>); an existing id attaches to or continues that run')
-  .addOption(
-    new Option(
-      '--agent <kind>',
-      'the agent for every task: bash (a fresh bash -lc per command) or terminal (keystrokes in a tmux session, after Terminus) (default: agent.byFormat: bash for SWE-bench, terminal for Terminal-Bench and Harbor)',
-    ).choices(['bash', 'terminal']),
-  )
   .option(
     '--skip-image-check',
     'do not build the task images before starting (workers on other machines build them; default: build here first)',
