@@ -15,6 +15,7 @@ import { UnavailableError } from './preflight';
 import { gcContainers } from './gc';
 import { exportCommand } from './export';
 import { regradeCommand } from './regrade';
+import { searchAttributesCommand } from './searchAttributes';
 import { selectionsCommand } from './selections';
 import { compareCommand, OVERLAP, scheduleCommand, scheduleCreateCommand } from './schedule';
 import { runCommand } from './run';
@@ -357,6 +358,16 @@ program
       iteration: opts.iteration,
       taskIds: opts.task,
     });
+  });
+
+program
+  .command('search-attributes')
+  .description(
+    "register the search attributes runs set (the Temporal UI's filters) on the configured namespace, or print the commands that do where the server refuses (Temporal Cloud)",
+  )
+  .option('--json', 'print the outcome as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    process.exitCode = await searchAttributesCommand(config(), opts);
   });
 
 program

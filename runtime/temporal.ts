@@ -112,6 +112,23 @@ export function devServerArgs(config: Config, dbFile: string): string[] {
 const searchAttributeArgs = () =>
   Object.entries(SEARCH_ATTRIBUTE_TYPES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]);
 
+/**
+ * The commands that register our search attributes by hand, for a namespace where this process
+ * may not (Temporal Cloud takes them through tcld or its web UI, not the operator API).
+ */
+export function searchAttributeCommands(namespace: string): { cluster: string[]; cloud: string[] } {
+  const entries = Object.entries(SEARCH_ATTRIBUTE_TYPES);
+  return {
+    cluster: entries.map(
+      ([name, type]) =>
+        `temporal operator search-attribute create --namespace '${namespace}' --name ${name} --type ${type}`,
+    ),
+    cloud: [
+      `tcld namespace search-attributes add --namespace '${namespace}' ${entries.map(([n, t]) => `--search-attribute "${n}=${t}"`).join(' ')}`,
+    ],
+  };
+}
+
 /** Registers our search attributes where missing; false when the server does not let us. */
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<boolean> {
   try {

@@ -1,10 +1,17 @@
 // Our search attributes, added to a namespace that lacks them (a cluster, an older dev server),
 // get the types they are declared with: a Keyword filter like `IN (...)` needs a Keyword, not Text.
+// `agentscale search-attributes` says so, or prints the commands where the server refuses.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { describe, expect, inject, it } from 'vitest';
 import { SEARCH_ATTRIBUTE_TYPES } from '../core/searchAttributes';
-import { ensureSearchAttributes } from '../runtime/temporal';
+import { PROJECT_ROOT } from '../runtime/config';
+import { ensureSearchAttributes, searchAttributeCommands } from '../runtime/temporal';
+import { testConfig } from './helpers';
+
+const CLI = path.join(PROJECT_ROOT, 'bin', 'agentscale');
 
 describe('search attributes', () => {
   it('are registered where missing, each with its declared type', async () => {
@@ -30,6 +37,29 @@ describe('search attributes', () => {
       );
     } finally {
       await connection.close();
+    }
+  });
+
+  it('the command: registered on the configured namespace, or the commands that would do it', async () => {
+    const { file } = testConfig('search-attributes');
+    const out = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(CLI, ['--config', file, 'search-attributes', '--json'], (err, stdout) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+      ),
+    );
+    expect(out.code).toBe(0);
+    expect(JSON.parse(out.stdout)).toEqual({
+      namespace: 'default',
+      registered: true,
+      attributes: SEARCH_ATTRIBUTE_TYPES,
+    });
+    const commands = searchAttributeCommands('team a');
+    expect(commands.cluster).toHaveLength(Object.keys(SEARCH_ATTRIBUTE_TYPES).length);
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) {
+      expect(commands.cluster).toContain(
+        `temporal operator search-attribute create --namespace 'team a' --name ${name} --type ${type}`,
+      );
+      expect(commands.cloud[0]).toContain(`--search-attribute "${name}=${type}"`);
     }
   });
 });
