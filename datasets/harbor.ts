@@ -11,38 +11,19 @@ import {
   finalizeTask,
   isDir,
   isFile,
-  isRecord,
   parseSizeMb,
+  readComposeDoc,
   readText,
   toPlain,
   type LoadResult,
 } from './util';
 import { readComposeServices, type ComposeRead } from './compose';
-import { parse as parseYaml } from 'yaml';
 
 const EMPTY_COMPOSE: ComposeEnvironment = {
   services: [],
   main: { dependsOn: {}, environment: {}, mounts: [] },
   volumes: [],
 };
-
-/** A compose file parsed far enough to have a services map; problems go to `issues`. */
-async function readComposeDoc(file: string, issues: DatasetIssue[]): Promise<Record<string, unknown> | undefined> {
-  const text = await readText(file, issues, 'docker-compose file');
-  if (text === undefined) return undefined;
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    issues.push({ file, message: `invalid YAML: ${(e as Error).message}` });
-    return undefined;
-  }
-  if (!isRecord(doc) || !isRecord(doc.services)) {
-    issues.push({ file, field: 'services', message: 'docker-compose file has no services map' });
-    return undefined;
-  }
-  return doc;
-}
 
 /** Harbor's own defaults (harbor/models/task/config.py) where task.toml says nothing. */
 export const HARBOR_DEFAULTS = {

@@ -82,8 +82,11 @@ export interface ComposeInfo {
   build?: { contextDir: string; dockerfile: string };
 }
 
-/** Reads a docker-compose file far enough to tell whether it is one service built from a Dockerfile. */
-export async function readCompose(file: string, issues: DatasetIssue[]): Promise<ComposeInfo | undefined> {
+/** A compose file parsed far enough to have a services map; problems go to `issues`. */
+export async function readComposeDoc(
+  file: string,
+  issues: DatasetIssue[],
+): Promise<(Record<string, unknown> & { services: Record<string, unknown> }) | undefined> {
   const text = await readText(file, issues, 'docker-compose file');
   if (text === undefined) return undefined;
   let doc: unknown;
@@ -93,11 +96,17 @@ export async function readCompose(file: string, issues: DatasetIssue[]): Promise
     issues.push({ file, message: `invalid YAML: ${(e as Error).message}` });
     return undefined;
   }
-  const services = isRecord(doc) ? doc.services : undefined;
-  if (!isRecord(services)) {
+  if (!isRecord(doc) || !isRecord(doc.services)) {
     issues.push({ file, field: 'services', message: 'docker-compose file has no services map' });
     return undefined;
   }
+  return doc as Record<string, unknown> & { services: Record<string, unknown> };
+}
+
+/** Reads a docker-compose file far enough to tell whether it is one service built from a Dockerfile. */
+export async function readCompose(file: string, issues: DatasetIssue[]): Promise<ComposeInfo | undefined> {
+  const services = (await readComposeDoc(file, issues))?.services;
+  if (!services) return undefined;
   const names = Object.keys(services);
   const info: ComposeInfo = { serviceCount: names.length, serviceNames: names };
   if (names.length !== 1) return info;
