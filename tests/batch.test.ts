@@ -23,7 +23,7 @@ import type { RolloutResult } from '../core/rollout';
 import type { Usage } from '../core/model';
 import { startMessagesApiDouble, type MessagesApiDouble } from '../scripted-model/messagesApi';
 import { scriptedAgent, type Behaviour } from '../scripted-model/scriptedAgent';
-import { EXAMPLES, exited, testConfig, until } from './helpers';
+import { EXAMPLES, exited, exitedWithin, testConfig, until } from './helpers';
 import { closeTestClient, doubleConfig, startRun } from './runHarness';
 
 const HELLO = path.join(EXAMPLES, 'harbor', 'hello-file');
@@ -184,12 +184,7 @@ describe('a worker killed while a batch is pending', () => {
         await until('the new worker polling the same batch', () => polls().length >= polled + 2);
         expect(double.batches.length - batchesBefore).toBe(1);
         double.holdBatches(false);
-        const code = await Promise.race([
-          exited(client),
-          new Promise<number>((_, reject) =>
-            setTimeout(() => reject(new Error(readFileSync(log('client'), 'utf8'))), 170_000),
-          ),
-        ]);
+        const code = await exitedWithin(client, 170_000, log('client'));
         expect(code, readFileSync(log('client'), 'utf8')).toBe(0);
       } finally {
         second.kill('SIGTERM');

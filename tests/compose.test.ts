@@ -5,8 +5,7 @@
 import { mkdtempSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { interpolate, parseDurationSec, splitCommand, startOrder, type ComposeService } from '../core/compose';
 import { loadDatasets } from '../datasets';
 import { loadHarborTask } from '../datasets/harbor';
@@ -16,10 +15,10 @@ import { composeVars, evaluateContainer, runSolutionScript, sandboxSpec } from '
 import { prepareServiceImages, prepareTaskImage } from '../runtime/images';
 import { createSandbox, execInSandbox, LABEL, listSandboxes, removeSandbox } from '../runtime/sandbox';
 import { SANDBOX_LABEL } from '../runtime/services';
-import type { ServerHandle } from '../runtime/temporal';
 import type { ValidationResult } from '../workflows/validate';
 import { createWorker, runWorker } from '../worker';
 import { FIXTURES, testConfig } from './helpers';
+import { closeTestClient, testClient, testServer } from './runHarness';
 
 const TASK = path.join(FIXTURES, 'harbor-compose', 'api-items');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'agentscale-compose-'));
@@ -173,20 +172,13 @@ describe('compose services on the engine', () => {
 
 describe('validate on a compose task', () => {
   const { config } = testConfig('compose-validate');
-  let connection: Connection;
-  let client: Client;
-  let server: ServerHandle;
-  beforeAll(async () => {
-    server = { address: config.temporal.address!, namespace: config.temporal.namespace, searchAttributes: true };
-    connection = await Connection.connect({ address: server.address });
-    client = new Client({ connection, namespace: server.namespace });
-  });
-  afterAll(async () => connection?.close());
+  const server = testServer(config);
+  afterAll(closeTestClient);
 
   it('the oracle passes against the services and the null attempt fails; nothing is left', async () => {
     const tasks = await loadDatasets([TASK]);
     const runId = `compose-wf-${Date.now()}`;
-    const handle = await startValidation(config, server, client, tasks, runId, 1);
+    const handle = await startValidation(config, server, await testClient(config), tasks, runId, 1);
     const worker = await createWorker(config, server);
     const result = (await runWorker(worker, handle.result())) as ValidationResult;
     expect(result.verdicts[0], result.verdicts[0]?.problems.join('; ')).toMatchObject({

@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../runtime/config';
 import { getDocker } from '../runtime/docker';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import type { TaskVerdict } from '../core/validation';
-import { EXAMPLES, FIXTURES, exited, testConfig, until } from './helpers';
+import { EXAMPLES, FIXTURES, exited, exitedWithin, testConfig, until } from './helpers';
 
 const CLI = path.join(PROJECT_ROOT, 'bin', 'agentscale');
 
@@ -84,15 +84,7 @@ describe('worker crash', () => {
     // 3. A new worker takes over and the run finishes.
     const third = cli(['--config', file, 'worker'], log('worker3'));
     try {
-      const code = await Promise.race([
-        exited(client),
-        new Promise<number>((_, reject) =>
-          setTimeout(
-            () => reject(new Error(`client did not finish:\n${readFileSync(log('client'), 'utf8')}`)),
-            170_000,
-          ),
-        ),
-      ]);
+      const code = await exitedWithin(client, 170_000, log('client'));
       expect(code, readFileSync(log('client'), 'utf8')).toBe(0);
     } finally {
       third.kill('SIGTERM');

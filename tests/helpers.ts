@@ -2,7 +2,7 @@
 // its own data folder and task queue, written to a YAML file so subprocesses (CLI, worker) see
 // the same settings.
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
@@ -41,6 +41,15 @@ export const exited = (p: ChildProcess) =>
   new Promise<number>((resolve) =>
     p.exitCode !== null || p.signalCode !== null ? resolve(p.exitCode ?? -1) : p.once('exit', (c) => resolve(c ?? -1)),
   );
+
+/** The exit code of a process that must end within `ms`; otherwise fails with its log. */
+export const exitedWithin = (p: ChildProcess, ms: number, logFile: string) =>
+  Promise.race([
+    exited(p),
+    new Promise<number>((_, reject) =>
+      setTimeout(() => reject(new Error(`did not finish:\n${readFileSync(logFile, 'utf8')}`)), ms),
+    ),
+  ]);
 
 /**
  * Polls `check` until it gives something other than undefined, null or false, and returns that;

@@ -18,7 +18,7 @@ import type { RolloutResult } from '../core/rollout';
 import { LABEL, listSandboxes } from '../runtime/sandbox';
 import { startMessagesApiDouble, type MessagesApiDouble } from '../scripted-model/messagesApi';
 import { scriptedAgent } from '../scripted-model/scriptedAgent';
-import { EXAMPLES, exited, testConfig, until } from './helpers';
+import { EXAMPLES, exited, exitedWithin, testConfig, until } from './helpers';
 
 const CLI = path.join(PROJECT_ROOT, 'bin', 'agentscale');
 const DATASETS = [
@@ -86,12 +86,7 @@ describe('rollouts across worker stops', () => {
 
     const third = spawnCli(['--config', file, 'worker'], log('worker3'));
     try {
-      const code = await Promise.race([
-        exited(client),
-        new Promise<number>((_, reject) =>
-          setTimeout(() => reject(new Error(readFileSync(log('client'), 'utf8'))), 170_000),
-        ),
-      ]);
+      const code = await exitedWithin(client, 170_000, log('client'));
       expect(code, readFileSync(log('client'), 'utf8')).toBe(0);
     } finally {
       third.kill('SIGTERM');
